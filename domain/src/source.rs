@@ -1,0 +1,79 @@
+//! A source is one sender of webhooks (a provider account, an internal system)
+//! with its own signing scheme and secrets.
+
+use std::fmt;
+
+use crate::{SignatureScheme, SigningSecret};
+
+/// The name of a source as it appears in `/webhooks/{source}` and in config:
+/// 1..=64 characters of `a-z`, `0-9`, `-` and `_`.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct SourceName(String);
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a source name is 1 to 64 characters of a-z, 0-9, '-' and '_'")]
+pub struct SourceNameError;
+
+impl SourceName {
+    /// # Errors
+    /// [`SourceNameError`] when the name is empty, too long or has other characters.
+    pub fn parse(raw: &str) -> Result<Self, SourceNameError> {
+        let valid = (1..=64).contains(&raw.len())
+            && raw
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+        if valid {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(SourceNameError)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for SourceName {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for SourceName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "SourceName({:?})", self.0)
+    }
+}
+
+/// A configured source: who it is, how its requests are signed, with which secrets.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub name: SourceName,
+    pub scheme: SignatureScheme,
+    /// Every secret currently valid; several during a rotation.
+    pub secrets: Vec<SigningSecret>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lower_case_names_with_dashes_and_underscores_are_accepted() {
+        assert!(SourceName::parse("stripe-live_2").is_ok());
+    }
+
+    #[test]
+    fn empty_long_upper_case_or_slashed_names_are_rejected() {
+        for bad in ["", "Stripe", "a/b", "a b", &"a".repeat(65)] {
+            assert_eq!(SourceName::parse(bad), Err(SourceNameError), "{bad:?}");
+        }
+    }
+}
