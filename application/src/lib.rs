@@ -1,1 +1,15 @@
+//! hookd's use cases, written against narrow ports.
+//!
+//! Each port is one capability (`EventStore` stores, `EventQueue` hands out
+//! work, `EventHandler` does it...). Adapters implement them; use cases hold
+//! them as `Arc<dyn Port>`; unit tests mock them with mockall.
+#![forbid(unsafe_code)]
 
+pub mod dashboard;
+pub mod ports;
+pub mod process;
+pub mod receive;
+
+pub use dashboard::{EventPage, ListEvents, MAX_PAGE_SIZE};
+pub use process::{BatchReport, Processor, ProcessorSettings};
+pub use receive::{Receipt, ReceiveError, ReceiveWebhook};

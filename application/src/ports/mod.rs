@@ -1,0 +1,21 @@
+//! The ports: what the use cases need from the outside world, one capability each.
+
+mod auth;
+mod clock;
+mod handler;
+mod query;
+mod queue;
+mod store;
+
+pub use auth::{AuthError, Principal, TokenVerifier};
+pub use clock::{Clock, SystemClock};
+pub use handler::{EventHandler, HandlerError};
+pub use query::{Cursor, EventDetail, EventFilter, EventQuery, QueryError};
+pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
+pub use store::{EventStore, Insertion, StoreError};
+
+#[cfg(any(test, feature = "mocks"))]
+pub use {
+    auth::MockTokenVerifier, clock::MockClock, handler::MockEventHandler, query::MockEventQuery,
+    queue::MockEventQueue, store::MockEventStore,
+};

@@ -1,0 +1,107 @@
+//! The work queue: hands out due events under a lease and records outcomes.
+//!
+//! The queue is the events table itself, so an event is queued in the same
+//! transaction that stores it.
+
+use std::{fmt, time::Duration};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use domain::EventKey;
+use uuid::Uuid;
+
+/// Proof that an attempt still owns an event. Every write about an attempt
+/// carries it, so a worker whose lease expired (and whose event was claimed
+/// again) changes nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct LeaseToken(Uuid);
+
+impl LeaseToken {
+    pub fn generate() -> Self {
+        Self(Uuid::new_v4())
+    }
+
+    pub fn from_uuid(uuid: Uuid) -> Self {
+        Self(uuid)
+    }
+
+    pub fn as_uuid(&self) -> Uuid {
+        self.0
+    }
+}
+
+impl fmt::Debug for LeaseToken {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "LeaseToken({})", self.0)
+    }
+}
+
+/// An event handed to a worker for one attempt.
+#[derive(Debug, Clone)]
+pub struct ClaimedEvent {
+    pub key: EventKey,
+    pub source: String,
+    pub event_id: String,
+    pub event_type: Option<String>,
+    pub body: Bytes,
+    pub content_type: Option<String>,
+    pub received_at: DateTime<Utc>,
+    /// 1 for the first attempt.
+    pub attempt: u32,
+    pub lease: LeaseToken,
+}
+
+/// How an attempt ended, as the queue must record it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AttemptResult {
+    Succeeded,
+    Retry { at: DateTime<Utc>, error: String },
+    Dead { error: String },
+}
+
+/// One finished attempt.
+#[derive(Debug, Clone)]
+pub struct Settlement {
+    pub key: EventKey,
+    pub lease: LeaseToken,
+    pub attempt: u32,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    pub result: AttemptResult,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("the queue is unavailable")]
+    Unavailable(#[source] anyhow::Error),
+    #[error(transparent)]
+    Unknown(#[from] anyhow::Error),
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventQueue: Send + Sync {
+    /// Claims up to `limit` due events for `worker`: each is marked
+    /// `processing`, its attempt count incremented, and leased until
+    /// `now + lease` under a fresh [`LeaseToken`]. An event whose lease has
+    /// expired is due again. Concurrent claims never return the same event.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedEvent>, QueueError>;
+
+    /// Records finished attempts. A settlement whose lease no longer holds
+    /// is ignored. Returns how many settlements were applied.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn settle(&self, worker: &str, settlements: Vec<Settlement>)
+    -> Result<usize, QueueError>;
+}

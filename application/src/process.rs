@@ -1,0 +1,230 @@
+//! Processing queued events: one step (`process_next_batch`) that a worker
+//! loop calls over and over.
+
+use std::{sync::Arc, time::Duration};
+
+use chrono::{DateTime, Utc};
+use domain::{RetryDecision, RetryPolicy};
+use tokio::task::JoinSet;
+
+use crate::ports::{
+    AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, QueueError,
+    Settlement,
+};
+
+/// How a worker claims and runs events.
+#[derive(Debug, Clone, Copy)]
+pub struct ProcessorSettings {
+    /// Most events claimed (and run concurrently) in one step.
+    pub batch_size: u32,
+    /// How long a claim stays valid; must exceed `handler_timeout`.
+    pub lease: Duration,
+    pub handler_timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+impl Default for ProcessorSettings {
+    fn default() -> Self {
+        Self {
+            batch_size: 32,
+            lease: Duration::from_secs(300),
+            handler_timeout: Duration::from_secs(30),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// What one step did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct BatchReport {
+    pub claimed: usize,
+    pub succeeded: usize,
+    pub failed: usize,
+    /// Outcomes discarded because the lease had been lost meanwhile.
+    pub fenced: usize,
+}
+
+pub struct Processor {
+    worker_id: String,
+    queue: Arc<dyn EventQueue>,
+    handler: Arc<dyn EventHandler>,
+    clock: Arc<dyn Clock>,
+    settings: ProcessorSettings,
+}
+
+impl std::fmt::Debug for Processor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Processor")
+            .field("worker_id", &self.worker_id)
+            .field("settings", &self.settings)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Processor {
+    pub fn new(
+        worker_id: impl Into<String>,
+        queue: Arc<dyn EventQueue>,
+        handler: Arc<dyn EventHandler>,
+        clock: Arc<dyn Clock>,
+        settings: ProcessorSettings,
+    ) -> Self {
+        Self {
+            worker_id: worker_id.into(),
+            queue,
+            handler,
+            clock,
+            settings,
+        }
+    }
+
+    pub fn worker_id(&self) -> &str {
+        &self.worker_id
+    }
+
+    /// Claims a batch of due events, runs the handler on each (concurrently,
+    /// each under the handler timeout, a panic counted as a failure) and
+    /// records every outcome.
+    ///
+    /// # Errors
+    /// [`QueueError`] when the queue cannot be read or written; claimed
+    /// events then stay leased and come back when the lease expires.
+    #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
+    pub async fn process_next_batch(&self) -> Result<BatchReport, QueueError> {
+        let now = self.clock.now();
+        let claimed = self
+            .queue
+            .claim(
+                &self.worker_id,
+                self.settings.batch_size,
+                now,
+                self.settings.lease,
+            )
+            .await?;
+        if claimed.is_empty() {
+            return Ok(BatchReport::default());
+        }
+        let mut report = BatchReport {
+            claimed: claimed.len(),
+            ..BatchReport::default()
+        };
+
+        let mut attempts = JoinSet::new();
+        for event in claimed {
+            attempts.spawn(run_attempt(
+                self.handler.clone(),
+                self.clock.clone(),
+                self.settings.handler_timeout,
+                event,
+            ));
+        }
+        let mut settlements = Vec::with_capacity(report.claimed);
+        while let Some(finished) = attempts.join_next().await {
+            // `run_attempt` itself cannot panic: the handler runs in its own task.
+            let Ok(attempt) = finished else { continue };
+            let result = self.judge(&attempt);
+            match result {
+                AttemptResult::Succeeded => report.succeeded += 1,
+                _ => report.failed += 1,
+            }
+            settlements.push(Settlement {
+                key: attempt.event.key,
+                lease: attempt.event.lease,
+                attempt: attempt.event.attempt,
+                started_at: attempt.started_at,
+                finished_at: attempt.finished_at,
+                result,
+            });
+        }
+        let applied = self.queue.settle(&self.worker_id, settlements).await?;
+        report.fenced = report.claimed - applied;
+        if report.fenced > 0 {
+            tracing::warn!(
+                fenced = report.fenced,
+                "outcomes discarded: their leases expired and the events were claimed again"
+            );
+        }
+        Ok(report)
+    }
+
+    fn judge(&self, attempt: &FinishedAttempt) -> AttemptResult {
+        let event = &attempt.event;
+        let (message, retry_after) = match &attempt.outcome {
+            Ok(()) => {
+                tracing::debug!(key = %event.key, attempt = event.attempt, "event processed");
+                return AttemptResult::Succeeded;
+            }
+            Err(HandlerError::Permanent(message)) => {
+                tracing::warn!(key = %event.key, attempt = event.attempt, error = %message, "event failed permanently");
+                return AttemptResult::Dead {
+                    error: message.clone(),
+                };
+            }
+            Err(HandlerError::Retryable {
+                message,
+                retry_after,
+            }) => (message, *retry_after),
+        };
+        let unit = rand::random::<f64>();
+        match self
+            .settings
+            .retry
+            .decide(event.attempt, attempt.finished_at, unit, retry_after)
+        {
+            RetryDecision::RetryAt(at) => {
+                tracing::info!(key = %event.key, attempt = event.attempt, error = %message, retry_at = %at, "attempt failed; will retry");
+                AttemptResult::Retry {
+                    at,
+                    error: message.clone(),
+                }
+            }
+            RetryDecision::GiveUp => {
+                tracing::warn!(key = %event.key, attempt = event.attempt, error = %message, "attempts exhausted; event is dead");
+                AttemptResult::Dead {
+                    error: message.clone(),
+                }
+            }
+        }
+    }
+}
+
+struct FinishedAttempt {
+    event: ClaimedEvent,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+    outcome: Result<(), HandlerError>,
+}
+
+async fn run_attempt(
+    handler: Arc<dyn EventHandler>,
+    clock: Arc<dyn Clock>,
+    timeout: Duration,
+    event: ClaimedEvent,
+) -> FinishedAttempt {
+    let started_at = clock.now();
+    let for_handler = event.clone();
+    // Its own task, so that a panic is caught as a `JoinError` and a timeout
+    // drops the handler's future.
+    let run =
+        tokio::spawn(
+            async move { tokio::time::timeout(timeout, handler.handle(&for_handler)).await },
+        );
+    let outcome = match run.await {
+        Ok(Ok(result)) => result,
+        Ok(Err(_elapsed)) => Err(HandlerError::retryable(format!(
+            "handler timed out after {}s",
+            timeout.as_secs_f64()
+        ))),
+        Err(join) if join.is_panic() => Err(HandlerError::retryable("handler panicked")),
+        Err(_) => Err(HandlerError::retryable("handler was cancelled")),
+    };
+    FinishedAttempt {
+        event,
+        started_at,
+        finished_at: clock.now(),
+        outcome,
+    }
+}
+
+#[cfg(test)]
+mod tests;

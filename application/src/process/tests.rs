@@ -1,0 +1,181 @@
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use domain::EventKey;
+
+use super::*;
+use crate::ports::{LeaseToken, MockEventQueue, SystemClock};
+
+fn event(attempt: u32) -> ClaimedEvent {
+    ClaimedEvent {
+        key: EventKey::generate(),
+        source: "default".into(),
+        event_id: format!("evt_{attempt}"),
+        event_type: None,
+        body: Bytes::from_static(b"{}"),
+        content_type: None,
+        received_at: Utc::now(),
+        attempt,
+        lease: LeaseToken::generate(),
+    }
+}
+
+/// A handler whose behaviour is a closure: tiny, real, no mocking needed.
+struct FnHandler<F>(F);
+
+#[async_trait]
+impl<F> EventHandler for FnHandler<F>
+where
+    F: Fn(&ClaimedEvent) -> Result<(), HandlerError> + Send + Sync,
+{
+    async fn handle(&self, event: &ClaimedEvent) -> Result<(), HandlerError> {
+        if event.event_id == "slow" {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        (self.0)(event)
+    }
+}
+
+/// Runs one step over `events` and returns what was settled.
+async fn settle_one_batch(
+    events: Vec<ClaimedEvent>,
+    handler: impl EventHandler + 'static,
+    applied: Option<usize>,
+) -> (BatchReport, Vec<Settlement>) {
+    let settled = Arc::new(Mutex::new(Vec::new()));
+    let mut queue = MockEventQueue::new();
+    queue
+        .expect_claim()
+        .times(1)
+        .return_once(move |_, _, _, _| Ok(events));
+    let sink = settled.clone();
+    queue
+        .expect_settle()
+        .times(1)
+        .returning(move |_, settlements| {
+            let n = applied.unwrap_or(settlements.len());
+            sink.lock().unwrap().extend(settlements);
+            Ok(n)
+        });
+    let settings = ProcessorSettings {
+        handler_timeout: Duration::from_millis(50),
+        retry: RetryPolicy {
+            max_attempts: 3,
+            ..RetryPolicy::default()
+        },
+        ..ProcessorSettings::default()
+    };
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(handler),
+        Arc::new(SystemClock),
+        settings,
+    );
+    let report = processor.process_next_batch().await.unwrap();
+    let settled = settled.lock().unwrap().clone();
+    (report, settled)
+}
+
+#[tokio::test]
+async fn an_empty_queue_settles_nothing() {
+    let mut queue = MockEventQueue::new();
+    queue.expect_claim().returning(|_, _, _, _| Ok(Vec::new()));
+    queue.expect_settle().never();
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(FnHandler(|_: &ClaimedEvent| Ok(()))),
+        Arc::new(SystemClock),
+        ProcessorSettings::default(),
+    );
+    assert_eq!(
+        processor.process_next_batch().await.unwrap(),
+        BatchReport::default()
+    );
+}
+
+#[tokio::test]
+async fn a_successful_attempt_is_settled_with_its_lease() {
+    let claimed = event(1);
+    let (key, lease) = (claimed.key, claimed.lease);
+    let (report, settled) =
+        settle_one_batch(vec![claimed], FnHandler(|_: &ClaimedEvent| Ok(())), None).await;
+    assert_eq!(report.succeeded, 1);
+    assert_eq!(settled[0].result, AttemptResult::Succeeded);
+    assert_eq!(
+        (settled[0].key, settled[0].lease, settled[0].attempt),
+        (key, lease, 1)
+    );
+}
+
+#[tokio::test]
+async fn a_retryable_failure_is_retried_after_the_backoff() {
+    let handler = FnHandler(|_: &ClaimedEvent| Err(HandlerError::retryable("downstream 503")));
+    let (report, settled) = settle_one_batch(vec![event(2)], handler, None).await;
+    assert_eq!(report.failed, 1);
+    let AttemptResult::Retry { at, error } = &settled[0].result else {
+        panic!("expected a retry, got {:?}", settled[0].result)
+    };
+    assert_eq!(error, "downstream 503");
+    // Attempt 2 waits 4 s ± 20 %.
+    let wait = (*at - settled[0].finished_at).num_milliseconds();
+    assert!((3200..=4800).contains(&wait), "{wait}");
+}
+
+#[tokio::test]
+async fn the_last_allowed_attempt_goes_dead() {
+    let handler = FnHandler(|_: &ClaimedEvent| Err(HandlerError::retryable("still failing")));
+    let (_, settled) = settle_one_batch(vec![event(3)], handler, None).await;
+    assert_eq!(
+        settled[0].result,
+        AttemptResult::Dead {
+            error: "still failing".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_permanent_failure_goes_dead_at_once() {
+    let handler =
+        FnHandler(|_: &ClaimedEvent| Err(HandlerError::Permanent("400 Bad Request".into())));
+    let (_, settled) = settle_one_batch(vec![event(1)], handler, None).await;
+    assert_eq!(
+        settled[0].result,
+        AttemptResult::Dead {
+            error: "400 Bad Request".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_panicking_handler_is_a_retryable_failure() {
+    let handler = FnHandler(|_: &ClaimedEvent| -> Result<(), HandlerError> { panic!("boom") });
+    let (_, settled) = settle_one_batch(vec![event(1)], handler, None).await;
+    assert!(
+        matches!(&settled[0].result, AttemptResult::Retry { error, .. } if error == "handler panicked")
+    );
+}
+
+#[tokio::test]
+async fn a_handler_past_its_timeout_is_a_retryable_failure() {
+    let mut slow = event(1);
+    slow.event_id = "slow".into();
+    let (_, settled) =
+        settle_one_batch(vec![slow], FnHandler(|_: &ClaimedEvent| Ok(())), None).await;
+    assert!(
+        matches!(&settled[0].result, AttemptResult::Retry { error, .. } if error.contains("timed out"))
+    );
+}
+
+#[tokio::test]
+async fn outcomes_refused_by_fencing_are_reported() {
+    let (report, _) = settle_one_batch(
+        vec![event(1), event(1)],
+        FnHandler(|_: &ClaimedEvent| Ok(())),
+        Some(1),
+    )
+    .await;
+    assert_eq!((report.claimed, report.fenced), (2, 1));
+}
