@@ -1,1 +1,20 @@
+//! hookd's database schema, one migration per change, for PostgreSQL and SQLite.
+//!
+//! Timestamps are `BIGINT` microseconds since the Unix epoch on both backends:
+//! SQLite has no timestamp type, and integer keys compare and index the same
+//! way everywhere, which the queue's `next_attempt_at <= now` relies on.
+#![forbid(unsafe_code)]
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261129_000001_events;
+
+#[derive(Debug)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261129_000001_events::Migration)]
+    }
+}

@@ -1,0 +1,5 @@
+//! Event handlers: what processing an event does.
+
+mod log;
+
+pub use self::log::LogHandler;

@@ -1,0 +1,86 @@
+//! `POST /webhook` (the source `default`) and `POST /webhooks/{source}`.
+
+use application::receive::Delivery;
+use axum::{
+    Json,
+    extract::{Path, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode},
+    response::{IntoResponse, Response},
+};
+use bytes::Bytes;
+use domain::Headers;
+use serde::Serialize;
+
+use super::{AppState, error::ApiError};
+use application::Receipt;
+
+/// The source the seed's `POST /webhook` route receives for.
+pub const DEFAULT_SOURCE: &str = "default";
+
+/// Request headers as the domain reads them.
+struct HttpHeaders<'a>(&'a HeaderMap);
+
+impl Headers for HttpHeaders<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0.get(name).and_then(|value| value.to_str().ok())
+    }
+}
+
+#[derive(Serialize)]
+struct ReceiptBody<'a> {
+    status: &'static str,
+    id: String,
+    event_id: &'a str,
+}
+
+pub async fn receive_default(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    receive(&state, DEFAULT_SOURCE, &headers, body).await
+}
+
+pub async fn receive_for_source(
+    State(state): State<AppState>,
+    Path(source): Path<String>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    receive(&state, &source, &headers, body).await
+}
+
+async fn receive(
+    state: &AppState,
+    source: &str,
+    headers: &HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<Response, ApiError> {
+    let body = body.map_err(|rejection| ApiError::Rejected {
+        status: rejection.status(),
+        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            "payload_too_large"
+        } else {
+            "unreadable_body"
+        },
+        detail: rejection.body_text(),
+    })?;
+    let receipt = state
+        .receive
+        .execute(Delivery {
+            source,
+            headers: &HttpHeaders(headers),
+            body,
+        })
+        .await?;
+    let (status, label, key, event_id) = match &receipt {
+        Receipt::Accepted { key, event_id } => (StatusCode::ACCEPTED, "accepted", key, event_id),
+        Receipt::Duplicate { key, event_id, .. } => (StatusCode::OK, "duplicate", key, event_id),
+    };
+    let body = ReceiptBody {
+        status: label,
+        id: key.to_string(),
+        event_id: event_id.as_str(),
+    };
+    Ok((status, Json(body)).into_response())
+}

@@ -1,0 +1,57 @@
+//! SeaORM entities. They never leave `adapters`: the store converts them to
+//! domain and application types at its edge.
+
+pub mod events {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "events")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub source: String,
+        pub event_id: String,
+        pub event_type: Option<String>,
+        pub payload: Vec<u8>,
+        pub payload_sha256: Vec<u8>,
+        pub content_type: Option<String>,
+        /// Microseconds since the Unix epoch, as every timestamp here.
+        pub received_at: i64,
+        pub status: String,
+        pub attempts: i32,
+        pub next_attempt_at: i64,
+        pub lease_token: Option<Uuid>,
+        pub leased_by: Option<String>,
+        pub processed_at: Option<i64>,
+        pub last_error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod event_attempts {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "event_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_key: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub attempt: i32,
+        pub worker: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub started_at: i64,
+        pub finished_at: i64,
+        pub outcome: String,
+        pub error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}

@@ -1,0 +1,157 @@
+//! The SeaORM store: one adapter for PostgreSQL and SQLite that implements
+//! the `EventStore`, `EventQueue` and `EventQuery` ports.
+//!
+//! Writes of new events go through a group-commit batcher ([`ingest`]): many
+//! concurrent inserts share one transaction and one fsync. On SQLite every
+//! write uses a single writer connection (no "database is locked"), reads use
+//! a separate pool; on PostgreSQL both are the same pool.
+
+mod entity;
+mod error;
+mod ingest;
+mod query;
+mod queue;
+mod time;
+
+use std::{sync::Arc, time::Duration};
+
+use anyhow::Context as _;
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend,
+    sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
+};
+
+use self::ingest::Batcher;
+pub use self::ingest::IngestSettings;
+
+/// What the store needs to know to connect.
+#[derive(Debug, Clone)]
+pub struct StoreSettings {
+    pub url: String,
+    /// Connections to PostgreSQL, or readers beside the one SQLite writer.
+    pub max_connections: u32,
+    /// How long to wait for a connection before answering "unavailable".
+    pub acquire_timeout: Duration,
+    /// Start without a connection (the database may come up later).
+    pub connect_lazy: bool,
+    pub ingest: IngestSettings,
+}
+
+impl StoreSettings {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 16,
+            acquire_timeout: Duration::from_secs(5),
+            connect_lazy: false,
+            ingest: IngestSettings::default(),
+        }
+    }
+}
+
+/// The store. Cheap to clone; clones share connections and the batcher.
+#[derive(Clone)]
+pub struct SeaOrmStore {
+    writer: DatabaseConnection,
+    reader: DatabaseConnection,
+    batcher: Arc<Batcher>,
+    acquire_timeout: Duration,
+}
+
+impl std::fmt::Debug for SeaOrmStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SeaOrmStore")
+            .field("backend", &self.backend())
+            .finish_non_exhaustive()
+    }
+}
+
+impl SeaOrmStore {
+    /// Connects (or prepares to, when lazy) and starts the write batcher.
+    ///
+    /// # Errors
+    /// When the URL is not a PostgreSQL or SQLite URL, or an eager connection fails.
+    pub async fn connect(settings: &StoreSettings) -> anyhow::Result<Self> {
+        let (writer, reader) = if settings.url.starts_with("sqlite:") {
+            connect_sqlite(settings).await?
+        } else if settings.url.starts_with("postgres:") || settings.url.starts_with("postgresql:") {
+            let pool = Database::connect(options(settings, settings.max_connections))
+                .await
+                .context("connecting to PostgreSQL")?;
+            (pool.clone(), pool)
+        } else {
+            anyhow::bail!("database.url must start with postgres:// or sqlite:");
+        };
+        let batcher = Arc::new(Batcher::start(writer.clone(), settings.ingest));
+        Ok(Self {
+            writer,
+            reader,
+            batcher,
+            acquire_timeout: settings.acquire_timeout,
+        })
+    }
+
+    /// The connection that migrations and writes use.
+    pub fn connection(&self) -> &DatabaseConnection {
+        &self.writer
+    }
+
+    pub fn backend(&self) -> DbBackend {
+        self.writer.get_database_backend()
+    }
+}
+
+fn options(settings: &StoreSettings, max_connections: u32) -> ConnectOptions {
+    let mut options = ConnectOptions::new(settings.url.clone());
+    options
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_timeout(settings.acquire_timeout)
+        .connect_lazy(settings.connect_lazy)
+        // Statements are traced by our own spans; sqlx's per-statement logs
+        // cost more than the statements on the hot path.
+        .sqlx_logging(false)
+        .map_sqlx_sqlite_opts(|opts| {
+            opts.journal_mode(SqliteJournalMode::Wal)
+                // FULL: a 202 means the event survives a power cut.
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+                .foreign_keys(true)
+        });
+    options
+}
+
+async fn connect_sqlite(
+    settings: &StoreSettings,
+) -> anyhow::Result<(DatabaseConnection, DatabaseConnection)> {
+    let in_memory = settings.url.contains(":memory:") || settings.url.contains("mode=memory");
+    let mut writer_options = options(settings, 1);
+    if in_memory {
+        // An in-memory database lives as long as its one connection.
+        writer_options
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None);
+    }
+    let writer = Database::connect(writer_options)
+        .await
+        .context("opening the SQLite database")?;
+    if in_memory {
+        return Ok((writer.clone(), writer));
+    }
+    let reader = Database::connect(options(settings, settings.max_connections.max(1)))
+        .await
+        .context("opening the SQLite database for reading")?;
+    Ok((writer, reader))
+}
+
+impl SeaOrmStore {
+    async fn ping_database(&self) -> Result<(), error::Failure> {
+        self.reader
+            .execute_unprepared("SELECT 1")
+            .await
+            .map(drop)
+            .map_err(error::classify)
+    }
+}

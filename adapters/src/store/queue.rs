@@ -1,0 +1,235 @@
+//! The queue side of the events table: claiming due events under a lease and
+//! recording attempt outcomes, fenced by the lease token.
+
+use std::time::Duration;
+
+use application::ports::{
+    AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement,
+};
+use async_trait::async_trait;
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use domain::{EventKey, EventStatus};
+use sea_orm::{
+    ActiveValue::Set,
+    ConnectionTrait, DbBackend, EntityTrait, QueryResult, TransactionTrait,
+    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query},
+};
+use uuid::Uuid;
+
+use super::{
+    SeaOrmStore,
+    entity::{event_attempts, events},
+    error::{Failure, classify},
+    time::{from_micros, to_micros},
+};
+
+/// Statuses a claim may pick up (a `processing` one only once its lease expired).
+const CLAIMABLE: [EventStatus; 3] = [
+    EventStatus::Pending,
+    EventStatus::Retrying,
+    EventStatus::Processing,
+];
+
+/// Longest error message kept per attempt.
+const MAX_ERROR_BYTES: usize = 2048;
+
+fn queue_error(failure: Failure) -> QueueError {
+    match failure {
+        Failure::Unavailable(err) => QueueError::Unavailable(err),
+        Failure::Other(err) => QueueError::Unknown(err),
+    }
+}
+
+#[async_trait]
+impl EventQueue for SeaOrmStore {
+    async fn claim(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedEvent>, QueueError> {
+        let token = LeaseToken::generate();
+        let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
+        let mut due = Query::select();
+        due.column(events::Column::Id)
+            .from(events::Entity)
+            .and_where(Expr::col(events::Column::Status).is_in(CLAIMABLE.map(EventStatus::as_str)))
+            .and_where(Expr::col(events::Column::NextAttemptAt).lte(to_micros(now)))
+            .order_by(events::Column::NextAttemptAt, Order::Asc)
+            .order_by(events::Column::Id, Order::Asc)
+            .limit(u64::from(limit));
+        if self.backend() == DbBackend::Postgres {
+            // Replicas never wait on, nor take, each other's claims.
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        let claim = Query::update()
+            .table(events::Entity)
+            .value(events::Column::Status, EventStatus::Processing.as_str())
+            .value(
+                events::Column::Attempts,
+                Expr::col(events::Column::Attempts).add(1),
+            )
+            // While processing, "next due" is when the lease expires.
+            .value(events::Column::NextAttemptAt, to_micros(lease_until))
+            .value(events::Column::LeaseToken, token.as_uuid())
+            .value(events::Column::LeasedBy, worker)
+            .and_where(Expr::col(events::Column::Id).in_subquery(due))
+            .returning(Query::returning().columns([
+                events::Column::Id,
+                events::Column::Source,
+                events::Column::EventId,
+                events::Column::EventType,
+                events::Column::Payload,
+                events::Column::ContentType,
+                events::Column::ReceivedAt,
+                events::Column::Attempts,
+            ]))
+            .to_owned();
+        let rows = self
+            .writer
+            .query_all(&claim)
+            .await
+            .map_err(|err| queue_error(classify(err)))?;
+        let mut claimed = rows
+            .iter()
+            .map(|row| claimed_event(row, token))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| queue_error(classify(err)))?;
+        // RETURNING order is unspecified; hand events out oldest first.
+        claimed.sort_by_key(|event| event.key);
+        Ok(claimed)
+    }
+
+    async fn settle(
+        &self,
+        worker: &str,
+        settlements: Vec<Settlement>,
+    ) -> Result<usize, QueueError> {
+        if settlements.is_empty() {
+            return Ok(0);
+        }
+        let txn = self
+            .writer
+            .begin()
+            .await
+            .map_err(|err| queue_error(classify(err)))?;
+        let mut applied = Vec::with_capacity(settlements.len());
+        for settlement in settlements {
+            if record_outcome(&txn, &settlement)
+                .await
+                .map_err(|err| queue_error(classify(err)))?
+            {
+                applied.push(settlement);
+            } else {
+                tracing::warn!(
+                    key = %settlement.key,
+                    attempt = settlement.attempt,
+                    "outcome ignored: the lease was lost and the event claimed again"
+                );
+            }
+        }
+        if !applied.is_empty() {
+            event_attempts::Entity::insert_many(applied.iter().map(|s| history_row(worker, s)))
+                .exec_without_returning(&txn)
+                .await
+                .map_err(|err| queue_error(classify(err)))?;
+        }
+        txn.commit()
+            .await
+            .map_err(|err| queue_error(classify(err)))?;
+        Ok(applied.len())
+    }
+}
+
+/// Applies one outcome if the attempt still holds its lease; says whether it did.
+async fn record_outcome(
+    txn: &impl ConnectionTrait,
+    settlement: &Settlement,
+) -> Result<bool, sea_orm::DbErr> {
+    let mut update = Query::update();
+    update
+        .table(events::Entity)
+        .value(events::Column::LeaseToken, Option::<Uuid>::None)
+        .value(events::Column::LeasedBy, Option::<String>::None)
+        .and_where(Expr::col(events::Column::Id).eq(settlement.key.as_uuid()))
+        .and_where(Expr::col(events::Column::LeaseToken).eq(settlement.lease.as_uuid()))
+        .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()));
+    match &settlement.result {
+        AttemptResult::Succeeded => update
+            .value(events::Column::Status, EventStatus::Processed.as_str())
+            .value(
+                events::Column::ProcessedAt,
+                to_micros(settlement.finished_at),
+            )
+            .value(events::Column::LastError, Option::<String>::None),
+        AttemptResult::Retry { at, error } => update
+            .value(events::Column::Status, EventStatus::Retrying.as_str())
+            .value(events::Column::NextAttemptAt, to_micros(*at))
+            .value(events::Column::LastError, truncate(error)),
+        AttemptResult::Dead { error } => update
+            .value(events::Column::Status, EventStatus::Dead.as_str())
+            .value(events::Column::LastError, truncate(error)),
+    };
+    Ok(txn.execute(&update).await?.rows_affected() == 1)
+}
+
+fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveModel {
+    let (outcome, error) = match &settlement.result {
+        AttemptResult::Succeeded => ("succeeded", None),
+        AttemptResult::Retry { error, .. } => ("retrying", Some(truncate(error))),
+        AttemptResult::Dead { error } => ("dead", Some(truncate(error))),
+    };
+    event_attempts::ActiveModel {
+        event_key: Set(settlement.key.as_uuid()),
+        attempt: Set(i32::try_from(settlement.attempt).unwrap_or(i32::MAX)),
+        worker: Set(worker.to_owned()),
+        started_at: Set(to_micros(settlement.started_at)),
+        finished_at: Set(to_micros(settlement.finished_at)),
+        outcome: Set(outcome.to_owned()),
+        error: Set(error),
+    }
+}
+
+/// Cuts an error message to at most 2 KiB, on a character boundary.
+fn truncate(message: &str) -> String {
+    if message.len() <= MAX_ERROR_BYTES {
+        return message.to_owned();
+    }
+    let mut end = MAX_ERROR_BYTES;
+    while !message.is_char_boundary(end) {
+        end -= 1;
+    }
+    message[..end].to_owned()
+}
+
+fn claimed_event(row: &QueryResult, lease: LeaseToken) -> Result<ClaimedEvent, sea_orm::DbErr> {
+    let attempts: i32 = row.try_get("", "attempts")?;
+    let payload: Vec<u8> = row.try_get("", "payload")?;
+    Ok(ClaimedEvent {
+        key: EventKey::from_uuid(row.try_get("", "id")?),
+        source: row.try_get("", "source")?,
+        event_id: row.try_get("", "event_id")?,
+        event_type: row.try_get("", "event_type")?,
+        body: Bytes::from(payload),
+        content_type: row.try_get("", "content_type")?,
+        received_at: from_micros(row.try_get("", "received_at")?),
+        attempt: u32::try_from(attempts).unwrap_or(0),
+        lease,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_errors_are_cut_to_two_kib_on_a_char_boundary() {
+        let message = "é".repeat(2000);
+        let cut = truncate(&message);
+        assert!(cut.len() <= MAX_ERROR_BYTES);
+        assert!(message.starts_with(&cut));
+        assert_eq!(truncate("short"), "short");
+    }
+}

@@ -1,0 +1,42 @@
+//! The worker loop: a thin loop around `Processor::process_next_batch`.
+
+use std::{sync::Arc, time::Duration};
+
+use application::Processor;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+
+/// Runs one worker until `shutdown` is cancelled. A batch in flight is always
+/// finished (and its outcomes recorded) before the loop looks at `shutdown`.
+///
+/// It wakes on `new_work` (an event was just stored in this process), or
+/// every `poll` as a fallback (events stored by other replicas, retries that
+/// came due, leases that expired).
+pub async fn run_worker(
+    processor: Processor,
+    new_work: Arc<Notify>,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
+    let worker = processor.worker_id().to_owned();
+    tracing::debug!(%worker, "worker started");
+    while !shutdown.is_cancelled() {
+        match processor.process_next_batch().await {
+            Ok(report) if report.claimed > 0 => {
+                // There may be more: let an idle worker help, and go again.
+                new_work.notify_one();
+                continue;
+            }
+            Ok(_) => {}
+            Err(err) => {
+                tracing::warn!(%worker, error = %format!("{err:#}"), "claiming failed; will retry after the poll interval");
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = new_work.notified() => {}
+            () = tokio::time::sleep(poll) => {}
+        }
+    }
+    tracing::info!(%worker, "worker stopped: shutdown requested");
+}
