@@ -1,1 +1,13 @@
+//! The `hookd` binary's library half: configuration, wiring, CLI.
+//!
+//! `main` and the integration tests share [`startup::build`].
+#![forbid(unsafe_code)]
 
+pub mod cli;
+pub mod settings;
+pub mod sources;
+pub mod startup;
+pub mod telemetry;
+
+pub use settings::Settings;
+pub use startup::{Application, Overrides, build, build_with};

@@ -1,0 +1,343 @@
+//! Configuration: built-in defaults → optional TOML file → `HOOKD__SECTION__KEY`
+//! environment variables, deserialized into typed settings and validated.
+//!
+//! Validation errors name the key at fault (`processing.workers: …`).
+
+use std::{collections::BTreeMap, net::SocketAddr, path::Path};
+
+use anyhow::Context as _;
+use config::{Config, Environment as EnvSource, File, FileFormat};
+use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
+
+/// The webhook secret used when none is configured, for local trials only.
+pub const DEV_WEBHOOK_SECRET: &str = "supersecret";
+/// The dashboard JWT secret used when none is configured, for local trials only.
+pub const DEV_JWT_SECRET: &str = "hookd-development-jwt-secret-do-not-use-in-production";
+/// Shortest secret accepted in production.
+pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
+
+const DEFAULTS: &str = r#"
+environment = "development"
+
+[server]
+bind = "0.0.0.0:8000"
+max_body_bytes = 1048576
+
+[database]
+url = "sqlite://data/hookd.db?mode=rwc"
+auto_migrate = true
+max_connections = 16
+acquire_timeout_seconds = 5
+
+[auth]
+leeway_seconds = 60
+
+[processing]
+workers = 4
+batch_size = 32
+lease_seconds = 300
+handler_timeout_seconds = 30
+max_attempts = 10
+backoff_base_ms = 1000
+backoff_factor = 4
+backoff_cap_seconds = 3600
+poll_interval_ms = 1000
+shutdown_grace_seconds = 15
+
+[log]
+level = "info"
+"#;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub environment: Environment,
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    #[serde(default)]
+    pub sources: BTreeMap<String, SourceSettings>,
+    pub processing: ProcessingSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub bind: SocketAddr,
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// May carry a password, hence secret.
+    pub url: SecretString,
+    pub auto_migrate: bool,
+    pub max_connections: u32,
+    pub acquire_timeout_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    pub jwt_secret: Option<SecretString>,
+    pub issuer: Option<String>,
+    pub audience: Option<String>,
+    pub leeway_seconds: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SourceSettings {
+    /// The single secret of the seed's configuration.
+    pub secret: Option<SecretString>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ProcessingSettings {
+    /// Worker tasks in this process; 0 makes an intake-only instance.
+    pub workers: usize,
+    pub batch_size: u32,
+    pub lease_seconds: u64,
+    pub handler_timeout_seconds: u64,
+    pub max_attempts: u32,
+    pub backoff_base_ms: u64,
+    pub backoff_factor: u32,
+    pub backoff_cap_seconds: u64,
+    pub poll_interval_ms: u64,
+    pub shutdown_grace_seconds: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Json,
+    Pretty,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` in development and `json` in production unless set.
+    pub format: Option<LogFormat>,
+    /// An `EnvFilter` directive; `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Settings {
+    /// The built-in defaults alone: no file, no environment.
+    ///
+    /// # Errors
+    /// Never in practice: the defaults are part of the binary.
+    pub fn defaults() -> anyhow::Result<Self> {
+        Self::from_builder(Config::builder())
+    }
+
+    /// Defaults, then `file` (if given), then `HOOKD__…` environment variables.
+    ///
+    /// # Errors
+    /// When the file cannot be read, a value has the wrong type, or
+    /// validation fails; the message names the key.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        Self::load_with_env(file, None)
+    }
+
+    /// [`Settings::load`] with the environment given as a map (for tests).
+    fn load_with_env(
+        file: Option<&Path>,
+        env: Option<config::Map<String, String>>,
+    ) -> anyhow::Result<Self> {
+        let mut builder = Config::builder();
+        if let Some(path) = file {
+            builder = builder.add_source(File::from(path).format(FileFormat::Toml).required(true));
+        }
+        builder = builder.add_source(
+            EnvSource::with_prefix("HOOKD")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true)
+                .source(env),
+        );
+        Self::from_builder(builder)
+    }
+
+    fn from_builder(
+        builder: config::ConfigBuilder<config::builder::DefaultState>,
+    ) -> anyhow::Result<Self> {
+        let config = Config::builder()
+            .add_source(File::from_str(DEFAULTS, FileFormat::Toml))
+            .add_source(builder.build().context("reading configuration")?)
+            .build()
+            .context("reading configuration")?;
+        let mut settings: Self = config.try_deserialize().context("invalid configuration")?;
+        settings.apply_development_defaults();
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Without any configured source or JWT secret, a development instance
+    /// uses well-known ones (and says so loudly at start).
+    fn apply_development_defaults(&mut self) {
+        if self.sources.is_empty() {
+            self.sources.insert(
+                "default".to_owned(),
+                SourceSettings {
+                    secret: Some(SecretString::from(DEV_WEBHOOK_SECRET)),
+                },
+            );
+        }
+        if self.auth.jwt_secret.is_none() {
+            self.auth.jwt_secret = Some(SecretString::from(DEV_JWT_SECRET));
+        }
+    }
+
+    /// Development secrets in use, by key, for the start-up warning.
+    pub fn development_secrets_in_use(&self) -> Vec<String> {
+        let mut keys = Vec::new();
+        if self.jwt_secret().expose_secret() == DEV_JWT_SECRET {
+            keys.push("auth.jwt_secret".to_owned());
+        }
+        for (name, source) in &self.sources {
+            if source
+                .secret
+                .as_ref()
+                .is_some_and(|secret| secret.expose_secret() == DEV_WEBHOOK_SECRET)
+            {
+                keys.push(format!("sources.{name}.secret"));
+            }
+        }
+        keys
+    }
+
+    pub fn jwt_secret(&self) -> SecretString {
+        self.auth
+            .jwt_secret
+            .clone()
+            .unwrap_or_else(|| SecretString::from(DEV_JWT_SECRET))
+    }
+
+    /// # Errors
+    /// The first rule broken, naming its key.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let p = &self.processing;
+        ensure(
+            p.batch_size >= 1,
+            "processing.batch_size",
+            "must be at least 1",
+        )?;
+        ensure(
+            p.max_attempts >= 1,
+            "processing.max_attempts",
+            "must be at least 1",
+        )?;
+        ensure(
+            p.backoff_factor >= 1,
+            "processing.backoff_factor",
+            "must be at least 1",
+        )?;
+        ensure(
+            p.poll_interval_ms >= 1,
+            "processing.poll_interval_ms",
+            "must be at least 1",
+        )?;
+        ensure(
+            p.handler_timeout_seconds >= 1,
+            "processing.handler_timeout_seconds",
+            "must be at least 1",
+        )?;
+        ensure(
+            p.lease_seconds > p.handler_timeout_seconds,
+            "processing.lease_seconds",
+            "must exceed processing.handler_timeout_seconds, or a running handler could lose its event",
+        )?;
+        ensure(
+            self.database.max_connections >= 1,
+            "database.max_connections",
+            "must be at least 1",
+        )?;
+        ensure(
+            self.database.acquire_timeout_seconds >= 1,
+            "database.acquire_timeout_seconds",
+            "must be at least 1",
+        )?;
+        ensure(
+            self.server.max_body_bytes >= 1,
+            "server.max_body_bytes",
+            "must be at least 1",
+        )?;
+        let url = self.database.url.expose_secret();
+        ensure(
+            ["sqlite:", "postgres:", "postgresql:"]
+                .iter()
+                .any(|scheme| url.starts_with(scheme)),
+            "database.url",
+            "must start with sqlite:, postgres:// or postgresql://",
+        )?;
+        ensure(
+            !self.jwt_secret().expose_secret().is_empty(),
+            "auth.jwt_secret",
+            "must not be empty",
+        )?;
+        for (name, source) in &self.sources {
+            ensure(
+                domain::SourceName::parse(name).is_ok(),
+                &format!("sources.{name}"),
+                "a source name is 1 to 64 characters of a-z, 0-9, '-' and '_'",
+            )?;
+            let secret = source.secret.as_ref().map(ExposeSecret::expose_secret);
+            ensure(
+                secret.is_some_and(|s| !s.is_empty()),
+                &format!("sources.{name}.secret"),
+                "is required: a source without a secret would accept forged requests",
+            )?;
+        }
+        if self.environment == Environment::Production {
+            self.validate_production()?;
+        }
+        Ok(())
+    }
+
+    fn validate_production(&self) -> anyhow::Result<()> {
+        if let Some(key) = self.development_secrets_in_use().first() {
+            anyhow::bail!("{key}: the development secret may not be used in production");
+        }
+        ensure(
+            self.jwt_secret().expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
+            "auth.jwt_secret",
+            "must be at least 32 bytes in production",
+        )?;
+        for (name, source) in &self.sources {
+            let long_enough = source
+                .secret
+                .as_ref()
+                .is_some_and(|s| s.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES);
+            ensure(
+                long_enough,
+                &format!("sources.{name}.secret"),
+                "must be at least 32 bytes in production",
+            )?;
+        }
+        Ok(())
+    }
+}
+
+fn ensure(ok: bool, key: &str, rule: &str) -> anyhow::Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        anyhow::bail!("{key}: {rule}")
+    }
+}
+
+#[cfg(test)]
+mod tests;

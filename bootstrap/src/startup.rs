@@ -1,0 +1,257 @@
+//! Wiring: one `build` that `main` and the tests both use.
+
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+
+use adapters::{
+    auth::{JwtSettings, JwtVerifier},
+    handlers::LogHandler,
+    http::{self, AppState, HttpSettings},
+    store::{IngestSettings, SeaOrmStore, StoreSettings},
+    worker::run_worker,
+};
+use anyhow::Context as _;
+use application::{
+    ListEvents, Processor, ProcessorSettings, ReceiveWebhook,
+    ports::{Clock, EventHandler, SystemClock},
+};
+use domain::RetryPolicy;
+use migration::{Migrator, MigratorTrait};
+use secrecy::ExposeSecret;
+use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio_util::sync::CancellationToken;
+
+use crate::{settings::Settings, sources};
+
+/// Replaceable parts, for embedding hookd with your own handler (and for tests).
+#[derive(Default)]
+pub struct Overrides {
+    /// Runs instead of the configured handlers, for every source.
+    pub handler: Option<Arc<dyn EventHandler>>,
+    pub clock: Option<Arc<dyn Clock>>,
+}
+
+impl std::fmt::Debug for Overrides {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Overrides")
+            .field("handler", &self.handler.is_some())
+            .field("clock", &self.clock.is_some())
+            .finish()
+    }
+}
+
+/// A built, listening hookd. Nothing is served until [`Application::run_until_stopped`].
+pub struct Application {
+    local_addr: SocketAddr,
+    listener: TcpListener,
+    router: axum::Router,
+    workers: JoinSet<()>,
+    shutdown: CancellationToken,
+    grace: Duration,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Connects the store (migrating it unless `database.auto_migrate = false`),
+/// binds `server.bind` and starts the workers.
+///
+/// # Errors
+/// When the database cannot be opened or migrated, the address cannot be
+/// bound, or the configuration cannot be turned into sources and keys.
+pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
+    build_with(settings, Overrides::default()).await
+}
+
+/// [`build`] with some parts replaced.
+///
+/// # Errors
+/// As [`build`].
+pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Result<Application> {
+    let store = Arc::new(connect_store(settings).await?);
+    if settings.database.auto_migrate {
+        migrate(&store).await?;
+    }
+    let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
+    let new_work = Arc::new(Notify::new());
+    let shutdown = CancellationToken::new();
+
+    let receive = ReceiveWebhook::new(
+        sources::from_settings(settings)?,
+        store.clone(),
+        clock.clone(),
+        new_work.clone(),
+    );
+    let state = AppState {
+        receive: Arc::new(receive),
+        events: Arc::new(ListEvents::new(store.clone())),
+        tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings))?),
+        store: store.clone(),
+    };
+    let router = http::router(
+        state,
+        HttpSettings {
+            max_body_bytes: settings.server.max_body_bytes,
+        },
+    );
+
+    let handler = overrides.handler.unwrap_or_else(|| Arc::new(LogHandler));
+    let processing = &settings.processing;
+    let mut workers = JoinSet::new();
+    for n in 0..processing.workers {
+        let processor = Processor::new(
+            format!("{}/{n}", instance_id()),
+            store.clone(),
+            handler.clone(),
+            clock.clone(),
+            processor_settings(settings),
+        );
+        workers.spawn(run_worker(
+            processor,
+            new_work.clone(),
+            Duration::from_millis(processing.poll_interval_ms),
+            shutdown.clone(),
+        ));
+    }
+
+    let listener = TcpListener::bind(settings.server.bind)
+        .await
+        .with_context(|| format!("binding server.bind = {}", settings.server.bind))?;
+    let local_addr = listener.local_addr()?;
+    Ok(Application {
+        local_addr,
+        listener,
+        router,
+        workers,
+        shutdown,
+        grace: Duration::from_secs(processing.shutdown_grace_seconds),
+    })
+}
+
+impl Application {
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Cancel it to stop: the server stops accepting, workers stop claiming.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled, then lets in-flight work
+    /// finish within the grace period.
+    ///
+    /// # Errors
+    /// When the server fails.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Self {
+            listener,
+            router,
+            mut workers,
+            shutdown,
+            grace,
+            ..
+        } = self;
+        let server = axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        // If the server failed on its own, the workers must stop too.
+        shutdown.cancel();
+        tracing::info!("HTTP server stopped; waiting for in-flight events");
+        let drained = tokio::time::timeout(grace, async {
+            while workers.join_next().await.is_some() {}
+        })
+        .await;
+        if drained.is_err() {
+            tracing::warn!(
+                grace_seconds = grace.as_secs(),
+                "in-flight events did not finish within the grace period; their leases will expire"
+            );
+            workers.shutdown().await;
+        }
+        server.context("HTTP server failed")
+    }
+}
+
+/// Applies pending migrations.
+///
+/// # Errors
+/// When the database cannot be reached or a migration fails.
+pub async fn migrate(store: &SeaOrmStore) -> anyhow::Result<()> {
+    Migrator::up(store.connection(), None)
+        .await
+        .context("applying database migrations")
+}
+
+/// Opens the configured database (creating a SQLite file's directory).
+///
+/// # Errors
+/// When the database cannot be opened.
+pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
+    let url = settings.database.url.expose_secret();
+    ensure_sqlite_directory(url)?;
+    let store_settings = StoreSettings {
+        url: url.to_owned(),
+        max_connections: settings.database.max_connections,
+        acquire_timeout: Duration::from_secs(settings.database.acquire_timeout_seconds),
+        // Without migrations to run, start even if the database is down:
+        // /readyz says 503 and requests get 503 until it is back.
+        connect_lazy: !settings.database.auto_migrate,
+        ingest: IngestSettings::default(),
+    };
+    SeaOrmStore::connect(&store_settings).await
+}
+
+fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
+    let Some(rest) = url.strip_prefix("sqlite:") else {
+        return Ok(());
+    };
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    if path.is_empty() || path == ":memory:" {
+        return Ok(());
+    }
+    if let Some(parent) = Path::new(path)
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(parent)
+            .with_context(|| format!("creating the database directory {}", parent.display()))?;
+    }
+    Ok(())
+}
+
+pub fn jwt_settings(settings: &Settings) -> JwtSettings {
+    JwtSettings {
+        secret: settings.jwt_secret().expose_secret().as_bytes().to_vec(),
+        issuer: settings.auth.issuer.clone(),
+        audience: settings.auth.audience.clone(),
+        leeway: Duration::from_secs(settings.auth.leeway_seconds),
+    }
+}
+
+fn processor_settings(settings: &Settings) -> ProcessorSettings {
+    let p = &settings.processing;
+    ProcessorSettings {
+        batch_size: p.batch_size,
+        lease: Duration::from_secs(p.lease_seconds),
+        handler_timeout: Duration::from_secs(p.handler_timeout_seconds),
+        retry: RetryPolicy {
+            base: Duration::from_millis(p.backoff_base_ms),
+            factor: p.backoff_factor,
+            cap: Duration::from_secs(p.backoff_cap_seconds),
+            jitter: 0.2,
+            max_attempts: p.max_attempts,
+        },
+    }
+}
+
+/// Names this process in leases and attempt history: host and pid.
+fn instance_id() -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "hookd".to_owned());
+    format!("{host}:{}", std::process::id())
+}
