@@ -1,1 +1,168 @@
+//! The test harness: a fresh database per test (SQLite file or PostgreSQL
+//! database with a random name), the real hookd built by the same `build()`
+//! as `main`, listening on `127.0.0.1:0`, and helpers to talk to it.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+pub mod db;
+pub mod signing;
+
+use std::{net::SocketAddr, sync::Arc, time::Duration};
+
+use application::ports::EventHandler;
+use bootstrap::{Overrides, Settings};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
+use secrecy::SecretString;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+pub use db::{Backend, TestDb};
+pub use signing::{SECRET, sign};
+
+/// A running hookd.
+#[derive(Debug)]
+pub struct TestApp {
+    pub addr: SocketAddr,
+    pub client: reqwest::Client,
+    pub settings: Settings,
+    /// A separate connection for looking at what was stored.
+    pub db: DatabaseConnection,
+    shutdown: CancellationToken,
+    server: JoinHandle<anyhow::Result<()>>,
+}
+
+/// Settings for a test: loopback port 0, the test database, fast polling.
+pub fn test_settings(db: &TestDb) -> Settings {
+    let mut settings = Settings::defaults().unwrap();
+    settings.server.bind = "127.0.0.1:0".parse().unwrap();
+    settings.database.url = SecretString::from(db.url.clone());
+    settings.processing.poll_interval_ms = 100;
+    settings
+}
+
+/// Starts hookd on `db` with `configure` applied to the test settings.
+pub async fn spawn_app(db: &TestDb, configure: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_app_with(db, configure, None).await
+}
+
+/// [`spawn_app`] with a handler of the test's own.
+pub async fn spawn_app_with(
+    db: &TestDb,
+    configure: impl FnOnce(&mut Settings),
+    handler: Option<Arc<dyn EventHandler>>,
+) -> TestApp {
+    let mut settings = test_settings(db);
+    configure(&mut settings);
+    settings.validate().unwrap();
+    let overrides = Overrides {
+        handler,
+        ..Overrides::default()
+    };
+    let app = bootstrap::build_with(&settings, overrides).await.unwrap();
+    let addr = app.local_addr();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        addr,
+        client: reqwest::Client::new(),
+        settings,
+        db: db.connect().await,
+        shutdown,
+        server,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// `POST /webhook` with `X-Signature` when given.
+    pub async fn post_webhook(&self, body: &str, signature: Option<&str>) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json")
+            .body(body.to_owned());
+        if let Some(signature) = signature {
+            request = request.header("x-signature", signature);
+        }
+        request.send().await.unwrap()
+    }
+
+    /// A correctly signed `POST /webhook`, ready to send from any task.
+    pub fn signed_request(&self, body: &str) -> reqwest::RequestBuilder {
+        self.client
+            .post(self.url("/webhook"))
+            .header("content-type", "application/json")
+            .header("x-signature", sign(body))
+            .body(body.to_owned())
+    }
+
+    /// `POST /webhook` correctly signed with the default source's secret.
+    pub async fn post_signed(&self, body: &str) -> reqwest::Response {
+        self.signed_request(body).send().await.unwrap()
+    }
+
+    /// A dashboard token for `sub`, signed with the configured secret.
+    pub fn token(&self) -> String {
+        adapters::auth::issue_token(
+            &bootstrap::startup::jwt_settings(&self.settings),
+            "tests",
+            Duration::from_secs(600),
+            chrono::Utc::now(),
+        )
+        .unwrap()
+    }
+
+    pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .client
+            .get(self.url(path))
+            .bearer_auth(self.token())
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        (status, response.json().await.unwrap())
+    }
+
+    /// Runs a query returning one integer, e.g. a `COUNT(*)`.
+    pub async fn scalar(&self, sql: &str) -> i64 {
+        let row = self
+            .db
+            .query_one_raw(sea_orm::Statement::from_string(
+                self.db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        row.try_get_by_index::<i64>(0).unwrap()
+    }
+
+    pub async fn event_count(&self) -> i64 {
+        self.scalar("SELECT COUNT(*) FROM events").await
+    }
+
+    /// Waits (up to `timeout`) until `sql` returns `expected`.
+    pub async fn wait_for(&self, sql: &str, expected: i64, timeout: Duration) {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let got = self.scalar(sql).await;
+            if got == expected {
+                return;
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "waited {timeout:?} for `{sql}` = {expected}, still {got}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Stops the server and workers and waits for them.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        self.server.await.unwrap().unwrap();
+    }
+}

@@ -1,1 +1,31 @@
+//! End-to-end tests of hookd: each case runs against SQLite and, when
+//! `TEST_DATABASE_URL` is set, against PostgreSQL.
+#![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
+/// Declares each listed `async fn case(backend: Backend)` once per backend:
+/// `sqlite::case` and `postgres::case`.
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(hookd_tests::Backend::Sqlite).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $case() {
+                    super::$case(hookd_tests::Backend::Postgres).await;
+                }
+            )*
+        }
+    };
+}
+
+mod dashboard;
+mod health;
+mod ingest;
+mod processing;

@@ -1,0 +1,99 @@
+//! A fresh database per test, so tests run in parallel without sharing state.
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A database that exists for one test and is removed afterwards.
+#[derive(Debug)]
+pub struct TestDb {
+    pub backend: Backend,
+    pub url: String,
+    _dir: Option<tempfile::TempDir>,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    /// A new empty database, or `None` when PostgreSQL is not configured
+    /// (`TEST_DATABASE_URL`). With `HOOKD_TEST_REQUIRE_POSTGRES=1` (as in CI)
+    /// a missing PostgreSQL fails the test instead of skipping it.
+    pub async fn create(backend: Backend) -> Option<Self> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}/hookd.db?mode=rwc", dir.path().display());
+                Some(Self {
+                    backend,
+                    url,
+                    _dir: Some(dir),
+                    postgres: None,
+                })
+            }
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    assert!(
+                        std::env::var_os("HOOKD_TEST_REQUIRE_POSTGRES").is_none(),
+                        "HOOKD_TEST_REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not"
+                    );
+                    eprintln!("TEST_DATABASE_URL is not set: skipping the PostgreSQL case");
+                    return None;
+                };
+                let name = format!("hookd_test_{}", uuid::Uuid::new_v4().simple());
+                let admin = Database::connect(&admin_url).await.unwrap();
+                admin
+                    .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                    .await
+                    .unwrap();
+                admin.close().await.unwrap();
+                let (base, _) = admin_url
+                    .split('?')
+                    .next()
+                    .unwrap()
+                    .rsplit_once('/')
+                    .unwrap();
+                let url = format!("{base}/{name}");
+                Some(Self {
+                    backend,
+                    url,
+                    _dir: None,
+                    postgres: Some((admin_url, name)),
+                })
+            }
+        }
+    }
+
+    /// A connection of the test's own, for looking at stored rows.
+    pub async fn connect(&self) -> DatabaseConnection {
+        Database::connect(&self.url).await.unwrap()
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.postgres.take() else {
+            return;
+        };
+        // Drop runs outside any async context we could borrow: use a
+        // short-lived runtime on its own thread.
+        let statement = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+        let dropped = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async {
+                let admin = Database::connect(&admin_url).await?;
+                admin.execute_unprepared(&statement).await?;
+                admin.close().await
+            })
+        })
+        .join();
+        if !matches!(dropped, Ok(Ok(()))) {
+            eprintln!("could not drop the test database {name}");
+        }
+    }
+}

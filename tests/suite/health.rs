@@ -1,0 +1,70 @@
+//! Probes, and what clients see when the database is away.
+
+use std::time::Duration;
+
+use hookd_tests::{Backend, TestDb, spawn_app, test_settings};
+use reqwest::StatusCode;
+use secrecy::SecretString;
+use serde_json::Value;
+
+on_both_backends!(liveness_and_readiness_answer_200);
+
+async fn liveness_and_readiness_answer_200(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |_| {}).await;
+    for path in ["/healthz", "/readyz"] {
+        let response = app.client.get(app.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+    }
+    app.stop().await;
+}
+
+/// A PostgreSQL server that is not there: nothing listens on this port.
+fn unreachable_database_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("postgres://postgres@127.0.0.1:{port}/hookd")
+}
+
+#[tokio::test]
+async fn an_unreachable_database_gives_503_with_retry_after_never_202() {
+    let sqlite = TestDb::create(Backend::Sqlite).await.unwrap();
+    let mut settings = test_settings(&sqlite);
+    settings.database.url = SecretString::from(unreachable_database_url());
+    // Without migrations to apply, hookd starts and waits for its database.
+    settings.database.auto_migrate = false;
+    settings.database.acquire_timeout_seconds = 1;
+    let app = bootstrap::build(&settings).await.unwrap();
+    let base = format!("http://{}", app.local_addr());
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::new();
+
+    let ready = client.get(format!("{base}/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    let payload = r#"{"event_id":"evt_1"}"#;
+    let started = std::time::Instant::now();
+    let response = client
+        .post(format!("{base}/webhook"))
+        .header("x-signature", hookd_tests::sign(payload))
+        .body(payload)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(response.headers().contains_key("retry-after"));
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], "unavailable");
+
+    shutdown.cancel();
+    server.await.unwrap().unwrap();
+}
