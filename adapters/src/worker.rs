@@ -6,8 +6,10 @@ use application::Processor;
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
-/// Runs one worker until `shutdown` is cancelled. A batch in flight is always
-/// finished (and its outcomes recorded) before the loop looks at `shutdown`.
+/// Runs one worker until `shutdown` is cancelled. A batch in flight is
+/// finished (and its outcomes recorded) before the loop looks at `shutdown`,
+/// unless `abort` is cancelled too (the grace period is over): then its
+/// unfinished events are released for other workers.
 ///
 /// It wakes on `new_work` (an event was just stored in this process), or
 /// every `poll` as a fallback (events stored by other replicas, retries that
@@ -17,11 +19,12 @@ pub async fn run_worker(
     new_work: Arc<Notify>,
     poll: Duration,
     shutdown: CancellationToken,
+    abort: CancellationToken,
 ) {
     let worker = processor.worker_id().to_owned();
     tracing::debug!(%worker, "worker started");
     while !shutdown.is_cancelled() {
-        match processor.process_next_batch().await {
+        match processor.process_next_batch(&abort).await {
             Ok(report) if report.claimed > 0 => {
                 // There may be more: let an idle worker help, and go again.
                 new_work.notify_one();

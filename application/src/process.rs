@@ -1,15 +1,16 @@
 //! Processing queued events: one step (`process_next_batch`) that a worker
 //! loop calls over and over.
 
-use std::{sync::Arc, time::Duration};
+use std::{collections::HashSet, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
-use domain::{RetryDecision, RetryPolicy};
-use tokio::task::JoinSet;
+use domain::{EventKey, RetryDecision, RetryPolicy};
+use tokio::task::{AbortHandle, JoinSet};
+use tokio_util::sync::CancellationToken;
 
 use crate::ports::{
-    AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, QueueError,
-    Settlement,
+    AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
+    QueueError, Settlement,
 };
 
 /// How a worker claims and runs events.
@@ -89,8 +90,14 @@ impl Processor {
     /// # Errors
     /// [`QueueError`] when the queue cannot be read or written; claimed
     /// events then stay leased and come back when the lease expires.
+    ///
+    /// Cancelling `abort` stops the handlers still running and releases
+    /// their events at once (used when the shutdown grace period is over).
     #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
-    pub async fn process_next_batch(&self) -> Result<BatchReport, QueueError> {
+    pub async fn process_next_batch(
+        &self,
+        abort: &CancellationToken,
+    ) -> Result<BatchReport, QueueError> {
         let now = self.clock.now();
         let claimed = self
             .queue
@@ -109,6 +116,8 @@ impl Processor {
             ..BatchReport::default()
         };
 
+        let lease = claimed[0].lease;
+        let mut running: HashSet<EventKey> = claimed.iter().map(|event| event.key).collect();
         let mut attempts = JoinSet::new();
         for event in claimed {
             attempts.spawn(run_attempt(
@@ -118,26 +127,45 @@ impl Processor {
                 event,
             ));
         }
+        // Long handlers keep their lease alive: renew it every third of it.
+        let beat = self.settings.lease / 3;
+        let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
         let mut settlements = Vec::with_capacity(report.claimed);
-        while let Some(finished) = attempts.join_next().await {
-            // `run_attempt` itself cannot panic: the handler runs in its own task.
-            let Ok(attempt) = finished else { continue };
-            let result = self.judge(&attempt);
-            match result {
-                AttemptResult::Succeeded => report.succeeded += 1,
-                _ => report.failed += 1,
+        loop {
+            tokio::select! {
+                finished = attempts.join_next() => {
+                    let Some(finished) = finished else { break };
+                    // `run_attempt` itself cannot panic: the handler runs in its own task.
+                    let Ok(attempt) = finished else { continue };
+                    running.remove(&attempt.event.key);
+                    let result = self.judge(&attempt);
+                    match result {
+                        AttemptResult::Succeeded => report.succeeded += 1,
+                        _ => report.failed += 1,
+                    }
+                    settlements.push(Settlement {
+                        key: attempt.event.key,
+                        lease: attempt.event.lease,
+                        attempt: attempt.event.attempt,
+                        started_at: attempt.started_at,
+                        finished_at: attempt.finished_at,
+                        result,
+                    });
+                }
+                _ = heartbeat.tick() => self.renew(lease, &running).await,
+                () = abort.cancelled() => {
+                    // Out of time (shutdown grace expired): stop the handlers
+                    // and hand their events back for another worker.
+                    attempts.abort_all();
+                    self.give_back(lease, &running).await;
+                    report.failed += running.len();
+                    break;
+                }
             }
-            settlements.push(Settlement {
-                key: attempt.event.key,
-                lease: attempt.event.lease,
-                attempt: attempt.event.attempt,
-                started_at: attempt.started_at,
-                finished_at: attempt.finished_at,
-                result,
-            });
         }
+        let settled = settlements.len();
         let applied = self.queue.settle(&self.worker_id, settlements).await?;
-        report.fenced = report.claimed - applied;
+        report.fenced = settled - applied;
         if report.fenced > 0 {
             tracing::warn!(
                 fenced = report.fenced,
@@ -145,6 +173,38 @@ impl Processor {
             );
         }
         Ok(report)
+    }
+
+    async fn renew(&self, lease: LeaseToken, running: &HashSet<EventKey>) {
+        if running.is_empty() {
+            return;
+        }
+        let until = self.clock.now()
+            + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
+        let keys: Vec<_> = running.iter().copied().collect();
+        match self.queue.extend(lease, keys, until).await {
+            Ok(extended) if extended < running.len() => tracing::warn!(
+                lost = running.len() - extended,
+                "leases lost while handlers ran; their outcomes will be ignored"
+            ),
+            Ok(_) => tracing::debug!(events = running.len(), "leases extended"),
+            Err(err) => tracing::warn!(error = %err, "could not extend leases; will try again"),
+        }
+    }
+
+    async fn give_back(&self, lease: LeaseToken, running: &HashSet<EventKey>) {
+        if running.is_empty() {
+            return;
+        }
+        let keys: Vec<_> = running.iter().copied().collect();
+        match self.queue.release(lease, keys, self.clock.now()).await {
+            Ok(released) => {
+                tracing::info!(released, "released unfinished events for other workers")
+            }
+            Err(err) => {
+                tracing::warn!(error = %err, "could not release events; their leases will expire")
+            }
+        }
     }
 
     fn judge(&self, attempt: &FinishedAttempt) -> AttemptResult {
@@ -204,11 +264,12 @@ async fn run_attempt(
     let started_at = clock.now();
     let for_handler = event.clone();
     // Its own task, so that a panic is caught as a `JoinError` and a timeout
-    // drops the handler's future.
+    // drops the handler's future; aborting this attempt aborts that task too.
     let run =
         tokio::spawn(
             async move { tokio::time::timeout(timeout, handler.handle(&for_handler)).await },
         );
+    let _abort_with_attempt = AbortOnDrop(run.abort_handle());
     let outcome = match run.await {
         Ok(Ok(result)) => result,
         Ok(Err(_elapsed)) => Err(HandlerError::retryable(format!(
@@ -223,6 +284,15 @@ async fn run_attempt(
         started_at,
         finished_at: clock.now(),
         outcome,
+    }
+}
+
+/// Aborts a task when dropped (the attempt awaiting it was cancelled).
+struct AbortOnDrop(AbortHandle);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
     }
 }
 

@@ -100,6 +100,39 @@ pub struct AuthSettings {
 pub struct SourceSettings {
     /// The single secret of the seed's configuration.
     pub secret: Option<SecretString>,
+    /// `fifo`: one event of this source in flight at a time, in arrival order.
+    #[serde(default)]
+    pub ordering: Ordering,
+    #[serde(default)]
+    pub handler: HandlerSettings,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    #[default]
+    None,
+    Fifo,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HandlerKind {
+    #[default]
+    Log,
+    Forward,
+}
+
+/// `[sources.NAME.handler]`: what processing this source's events means.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandlerSettings {
+    #[serde(default)]
+    pub kind: HandlerKind,
+    /// Where `forward` POSTs events.
+    pub url: Option<String>,
+    /// The `whsec_…` Standard Webhooks secret `forward` signs with.
+    pub forward_secret: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -193,6 +226,8 @@ impl Settings {
                 "default".to_owned(),
                 SourceSettings {
                     secret: Some(SecretString::from(DEV_WEBHOOK_SECRET)),
+                    ordering: Ordering::None,
+                    handler: HandlerSettings::default(),
                 },
             );
         }
@@ -300,6 +335,9 @@ impl Settings {
                 &format!("sources.{name}.secret"),
                 "is required: a source without a secret would accept forged requests",
             )?;
+            source
+                .handler
+                .validate(&format!("sources.{name}.handler"))?;
         }
         if self.environment == Environment::Production {
             self.validate_production()?;
@@ -328,6 +366,43 @@ impl Settings {
             )?;
         }
         Ok(())
+    }
+}
+
+impl HandlerSettings {
+    fn validate(&self, key: &str) -> anyhow::Result<()> {
+        match self.kind {
+            HandlerKind::Log => ensure(
+                self.url.is_none() && self.forward_secret.is_none(),
+                key,
+                "url and forward_secret only apply to kind = \"forward\"",
+            ),
+            HandlerKind::Forward => {
+                let url = self.url.as_deref().unwrap_or_default();
+                ensure(
+                    url.starts_with("http://"),
+                    &format!("{key}.url"),
+                    "is required for kind = \"forward\" and must be an http:// URL (this build has no TLS)",
+                )?;
+                let secret = self
+                    .forward_secret
+                    .as_ref()
+                    .map(ExposeSecret::expose_secret);
+                let valid = secret.is_some_and(|s| {
+                    s.starts_with("whsec_")
+                        && domain::signature::validate_secret(
+                            domain::signature::SchemeKind::StandardWebhooks,
+                            &domain::SigningSecret::new(s.as_bytes(), "forward"),
+                        )
+                        .is_ok()
+                });
+                ensure(
+                    valid,
+                    &format!("{key}.forward_secret"),
+                    "is required for kind = \"forward\": a whsec_ followed by base64",
+                )
+            }
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 //! Wiring: one `build` that `main` and the tests both use.
 
-use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use adapters::{
     auth::{JwtSettings, JwtVerifier},
-    handlers::LogHandler,
+    handlers::{ForwardHandler, LogHandler, PerSource},
     http::{self, AppState, HttpSettings},
     store::{IngestSettings, SeaOrmStore, StoreSettings},
     worker::run_worker,
@@ -14,13 +14,16 @@ use application::{
     ListEvents, Processor, ProcessorSettings, ReceiveWebhook,
     ports::{Clock, EventHandler, SystemClock},
 };
-use domain::RetryPolicy;
+use domain::{RetryPolicy, SigningSecret};
 use migration::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::{settings::Settings, sources};
+use crate::{
+    settings::{HandlerKind, Ordering, Settings},
+    sources,
+};
 
 /// Replaceable parts, for embedding hookd with your own handler (and for tests).
 #[derive(Default)]
@@ -46,6 +49,8 @@ pub struct Application {
     router: axum::Router,
     workers: JoinSet<()>,
     shutdown: CancellationToken,
+    /// Cancelled when the grace period is over: in-flight events are released.
+    abort: CancellationToken,
     grace: Duration,
 }
 
@@ -79,6 +84,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let new_work = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
+    let abort = CancellationToken::new();
 
     let receive = ReceiveWebhook::new(
         sources::from_settings(settings)?,
@@ -99,9 +105,17 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         },
     );
 
-    let handler = overrides.handler.unwrap_or_else(|| Arc::new(LogHandler));
+    let handler = match overrides.handler {
+        Some(handler) => handler,
+        None => configured_handlers(settings)?,
+    };
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
+    if processing.workers > 0 {
+        if let Some(listener) = store.new_event_listener(new_work.clone(), shutdown.clone()) {
+            workers.spawn(listener);
+        }
+    }
     for n in 0..processing.workers {
         let processor = Processor::new(
             format!("{}/{n}", instance_id()),
@@ -115,6 +129,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             new_work.clone(),
             Duration::from_millis(processing.poll_interval_ms),
             shutdown.clone(),
+            abort.clone(),
         ));
     }
 
@@ -128,6 +143,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         router,
         workers,
         shutdown,
+        abort,
         grace: Duration::from_secs(processing.shutdown_grace_seconds),
     })
 }
@@ -153,6 +169,7 @@ impl Application {
             router,
             mut workers,
             shutdown,
+            abort,
             grace,
             ..
         } = self;
@@ -169,9 +186,17 @@ impl Application {
         if drained.is_err() {
             tracing::warn!(
                 grace_seconds = grace.as_secs(),
-                "in-flight events did not finish within the grace period; their leases will expire"
+                "in-flight events did not finish within the grace period; releasing them"
             );
-            workers.shutdown().await;
+            abort.cancel();
+            let released = tokio::time::timeout(Duration::from_secs(5), async {
+                while workers.join_next().await.is_some() {}
+            })
+            .await;
+            if released.is_err() {
+                tracing::warn!("workers did not stop; their leases will expire");
+                workers.shutdown().await;
+            }
         }
         server.context("HTTP server failed")
     }
@@ -202,6 +227,12 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
         // /readyz says 503 and requests get 503 until it is back.
         connect_lazy: !settings.database.auto_migrate,
         ingest: IngestSettings::default(),
+        fifo_sources: settings
+            .sources
+            .iter()
+            .filter(|(_, source)| source.ordering == Ordering::Fifo)
+            .map(|(name, _)| name.clone())
+            .collect(),
     };
     SeaOrmStore::connect(&store_settings).await
 }
@@ -223,6 +254,28 @@ fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating the database directory {}", parent.display()))?;
     }
     Ok(())
+}
+
+/// Each source's `[sources.NAME.handler]`, behind one router.
+fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandler>> {
+    let timeout = Duration::from_secs(settings.processing.handler_timeout_seconds);
+    let mut by_source: HashMap<String, Arc<dyn EventHandler>> = HashMap::new();
+    for (name, source) in &settings.sources {
+        let handler: Arc<dyn EventHandler> = match source.handler.kind {
+            HandlerKind::Log => Arc::new(LogHandler),
+            HandlerKind::Forward => {
+                let (Some(url), Some(secret)) =
+                    (&source.handler.url, &source.handler.forward_secret)
+                else {
+                    anyhow::bail!("sources.{name}.handler: forward needs url and forward_secret");
+                };
+                let secret = SigningSecret::new(secret.expose_secret().as_bytes(), "forward");
+                Arc::new(ForwardHandler::new(url.clone(), secret, timeout)?)
+            }
+        };
+        by_source.insert(name.clone(), handler);
+    }
+    Ok(Arc::new(PerSource::new(by_source)))
 }
 
 pub fn jwt_settings(settings: &Settings) -> JwtSettings {

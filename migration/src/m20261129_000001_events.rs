@@ -58,6 +58,14 @@ impl MigrationTrait for Migration {
                  WHERE status IN ('pending', 'retrying', 'processing')",
             )
             .await?;
+        // FIFO sources: the oldest unfinished event of a source.
+        manager
+            .get_connection()
+            .execute_unprepared(
+                "CREATE INDEX IF NOT EXISTS events_fifo ON events (source, id) \
+                 WHERE status IN ('pending', 'retrying', 'processing')",
+            )
+            .await?;
 
         manager
             .create_table(

@@ -17,8 +17,8 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, DatabaseConnection, EntityTrait, QueryFilter,
-    QuerySelect, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
+    QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -195,6 +195,12 @@ async fn insert_batch(
             .into_iter()
             .map(|(id, source, event_id, digest)| ((source, event_id), (id, digest)))
             .collect();
+    }
+    if !inserted.is_empty() && txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        // Delivered at commit: wakes the workers of every replica.
+        txn.execute_unprepared(&format!("NOTIFY {}", super::listen::CHANNEL))
+            .await
+            .map_err(classify)?;
     }
     txn.commit().await.map_err(classify)?;
 

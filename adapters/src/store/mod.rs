@@ -9,6 +9,7 @@
 mod entity;
 mod error;
 mod ingest;
+mod listen;
 mod query;
 mod queue;
 mod time;
@@ -35,6 +36,8 @@ pub struct StoreSettings {
     /// Start without a connection (the database may come up later).
     pub connect_lazy: bool,
     pub ingest: IngestSettings,
+    /// Sources whose events are processed one at a time, in arrival order.
+    pub fifo_sources: Vec<String>,
 }
 
 impl StoreSettings {
@@ -45,6 +48,7 @@ impl StoreSettings {
             acquire_timeout: Duration::from_secs(5),
             connect_lazy: false,
             ingest: IngestSettings::default(),
+            fifo_sources: Vec::new(),
         }
     }
 }
@@ -56,6 +60,8 @@ pub struct SeaOrmStore {
     reader: DatabaseConnection,
     batcher: Arc<Batcher>,
     acquire_timeout: Duration,
+    fifo_sources: Arc<[String]>,
+    url: Arc<str>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -88,6 +94,8 @@ impl SeaOrmStore {
             reader,
             batcher,
             acquire_timeout: settings.acquire_timeout,
+            fifo_sources: settings.fifo_sources.clone().into(),
+            url: settings.url.as_str().into(),
         })
     }
 
@@ -147,6 +155,18 @@ async fn connect_sqlite(
 }
 
 impl SeaOrmStore {
+    /// On PostgreSQL, a task to run that wakes `new_work` whenever any
+    /// replica stores new events, until `shutdown`; `None` on SQLite (whose
+    /// writers are all in this process).
+    pub fn new_event_listener(
+        &self,
+        new_work: Arc<tokio::sync::Notify>,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> Option<impl Future<Output = ()> + Send + 'static> {
+        (self.backend() == DbBackend::Postgres)
+            .then(|| listen::listen(self.url.to_string(), new_work, shutdown))
+    }
+
     async fn ping_database(&self) -> Result<(), error::Failure> {
         self.reader
             .execute_unprepared("SELECT 1")

@@ -13,7 +13,7 @@ use domain::{EventKey, EventStatus};
 use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DbBackend, EntityTrait, QueryResult, TransactionTrait,
-    sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query},
+    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query},
 };
 use uuid::Uuid;
 
@@ -60,6 +60,36 @@ impl EventQueue for SeaOrmStore {
             .order_by(events::Column::NextAttemptAt, Order::Asc)
             .order_by(events::Column::Id, Order::Asc)
             .limit(u64::from(limit));
+        if !self.fifo_sources.is_empty() {
+            // A FIFO source only offers its oldest unfinished event: while
+            // that one is in flight or waiting for a retry, nothing after it
+            // is due. (MIN over unfinished events uses `events_fifo`.)
+            // The events table again, inside the head-of-line subquery.
+            let head_table = Alias::new("head");
+            let head = Query::select()
+                .expr(Expr::col((head_table.clone(), events::Column::Id)).min())
+                .from_as(events::Entity, head_table.clone())
+                .and_where(
+                    Expr::col((head_table.clone(), events::Column::Source))
+                        .equals((events::Entity, events::Column::Source)),
+                )
+                .and_where(
+                    Expr::col((head_table.clone(), events::Column::Status))
+                        .is_in(CLAIMABLE.map(EventStatus::as_str)),
+                )
+                .to_owned();
+            due.cond_where(
+                Condition::any()
+                    .add(
+                        Expr::col(events::Column::Source)
+                            .is_not_in(self.fifo_sources.iter().cloned()),
+                    )
+                    .add(
+                        Expr::col((events::Entity, events::Column::Id))
+                            .eq(Expr::SubQuery(None, Box::new(head.into()))),
+                    ),
+            );
+        }
         if self.backend() == DbBackend::Postgres {
             // Replicas never wait on, nor take, each other's claims.
             due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
@@ -140,6 +170,63 @@ impl EventQueue for SeaOrmStore {
             .await
             .map_err(|err| queue_error(classify(err)))?;
         Ok(applied.len())
+    }
+
+    async fn extend(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, QueueError> {
+        let mut update = Query::update();
+        update
+            .table(events::Entity)
+            .value(events::Column::NextAttemptAt, to_micros(until));
+        self.update_leased(update, lease, keys).await
+    }
+
+    async fn release(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, QueueError> {
+        let mut update = Query::update();
+        update
+            .table(events::Entity)
+            .value(events::Column::Status, EventStatus::Retrying.as_str())
+            .value(events::Column::NextAttemptAt, to_micros(now))
+            .value(events::Column::LeaseToken, Option::<Uuid>::None)
+            .value(events::Column::LeasedBy, Option::<String>::None)
+            .value(
+                events::Column::LastError,
+                "interrupted: hookd shut down before the handler finished",
+            );
+        self.update_leased(update, lease, keys).await
+    }
+}
+
+impl SeaOrmStore {
+    /// Applies `update` to the events in `keys` still held under `lease`.
+    async fn update_leased(
+        &self,
+        mut update: sea_orm::sea_query::UpdateStatement,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+    ) -> Result<usize, QueueError> {
+        if keys.is_empty() {
+            return Ok(0);
+        }
+        update
+            .and_where(Expr::col(events::Column::LeaseToken).eq(lease.as_uuid()))
+            .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()))
+            .and_where(Expr::col(events::Column::Id).is_in(keys.iter().map(EventKey::as_uuid)));
+        let result = self
+            .writer
+            .execute(&update)
+            .await
+            .map_err(|err| queue_error(classify(err)))?;
+        Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX))
     }
 }
 

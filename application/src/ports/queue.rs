@@ -104,4 +104,29 @@ pub trait EventQueue: Send + Sync {
     /// [`QueueError::Unavailable`] when the database cannot be reached.
     async fn settle(&self, worker: &str, settlements: Vec<Settlement>)
     -> Result<usize, QueueError>;
+
+    /// Extends the lease of the events in `keys` still held under `lease`
+    /// until `until` (a heartbeat for long-running handlers). Returns how
+    /// many leases were extended.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn extend(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, QueueError>;
+
+    /// Gives back events still held under `lease` (at shutdown), so that
+    /// another worker can claim them at once. Returns how many were released.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn release(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, QueueError>;
 }

@@ -73,7 +73,10 @@ async fn settle_one_batch(
         Arc::new(SystemClock),
         settings,
     );
-    let report = processor.process_next_batch().await.unwrap();
+    let report = processor
+        .process_next_batch(&CancellationToken::new())
+        .await
+        .unwrap();
     let settled = settled.lock().unwrap().clone();
     (report, settled)
 }
@@ -91,7 +94,10 @@ async fn an_empty_queue_settles_nothing() {
         ProcessorSettings::default(),
     );
     assert_eq!(
-        processor.process_next_batch().await.unwrap(),
+        processor
+            .process_next_batch(&CancellationToken::new())
+            .await
+            .unwrap(),
         BatchReport::default()
     );
 }
