@@ -9,7 +9,9 @@ pub mod dashboard;
 pub mod ports;
 pub mod process;
 pub mod receive;
+pub mod replay;
 
 pub use dashboard::{EventPage, ListEvents, MAX_PAGE_SIZE};
 pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
+pub use replay::{ReplayError, ReplayEvents};

@@ -11,7 +11,7 @@ use adapters::{
 };
 use anyhow::Context as _;
 use application::{
-    ListEvents, Processor, ProcessorSettings, ReceiveWebhook,
+    ListEvents, Processor, ProcessorSettings, ReceiveWebhook, ReplayEvents,
     ports::{Clock, EventHandler, SystemClock},
 };
 use domain::{RetryPolicy, SigningSecret};
@@ -95,6 +95,11 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let state = AppState {
         receive: Arc::new(receive),
         events: Arc::new(ListEvents::new(store.clone())),
+        replay: Arc::new(ReplayEvents::new(
+            store.clone(),
+            clock.clone(),
+            new_work.clone(),
+        )),
         tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings))?),
         store: store.clone(),
     };

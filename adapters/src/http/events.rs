@@ -54,6 +54,18 @@ pub struct EventView {
     /// ...otherwise its bytes in standard base64.
     #[serde(skip_serializing_if = "Option::is_none")]
     payload_base64: Option<String>,
+    /// Every attempt, oldest first.
+    history: Vec<AttemptView>,
+}
+
+#[derive(Serialize)]
+pub struct AttemptView {
+    attempt: u32,
+    worker: String,
+    started_at: String,
+    finished_at: String,
+    outcome: String,
+    error: Option<String>,
 }
 
 pub async fn list(
@@ -115,6 +127,18 @@ fn view(detail: EventDetail) -> EventView {
         payload_sha256: detail.body_digest.to_hex(),
         payload,
         payload_base64,
+        history: detail
+            .history
+            .into_iter()
+            .map(|attempt| AttemptView {
+                attempt: attempt.attempt,
+                worker: attempt.worker,
+                started_at: timestamp(attempt.started_at),
+                finished_at: timestamp(attempt.finished_at),
+                outcome: attempt.outcome,
+                error: attempt.error,
+            })
+            .collect(),
     }
 }
 
@@ -132,7 +156,7 @@ fn summary(event: Event) -> EventSummary {
     }
 }
 
-fn timestamp(at: DateTime<Utc>) -> String {
+pub(super) fn timestamp(at: DateTime<Utc>) -> String {
     at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 

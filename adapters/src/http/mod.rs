@@ -4,12 +4,13 @@ mod auth;
 mod error;
 mod events;
 mod health;
+mod replay;
 mod webhook;
 
 use std::sync::Arc;
 
 use application::{
-    ListEvents, ReceiveWebhook,
+    ListEvents, ReceiveWebhook, ReplayEvents,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
@@ -27,6 +28,7 @@ pub use self::{error::ApiError, webhook::DEFAULT_SOURCE};
 pub struct AppState {
     pub receive: Arc<ReceiveWebhook>,
     pub events: Arc<ListEvents>,
+    pub replay: Arc<ReplayEvents>,
     pub tokens: Arc<dyn TokenVerifier>,
     /// For readiness only.
     pub store: Arc<dyn EventStore>,
@@ -58,6 +60,8 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/webhooks/{source}", post(webhook::receive_for_source))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::show))
+        .route("/events/{id}/replay", post(replay::one))
+        .route("/events/replay", post(replay::matching))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -12,6 +12,7 @@ mod ingest;
 mod listen;
 mod query;
 mod queue;
+mod replay;
 mod time;
 
 use std::{sync::Arc, time::Duration};

@@ -1,6 +1,6 @@
 //! The read side: listing and showing events for the dashboard API.
 
-use application::ports::{Cursor, EventDetail, EventFilter, EventQuery, QueryError};
+use application::ports::{AttemptRecord, Cursor, EventDetail, EventFilter, EventQuery, QueryError};
 use async_trait::async_trait;
 use bytes::Bytes;
 use domain::{BodyDigest, Event, EventKey, EventStatus};
@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, pr
 
 use super::{
     SeaOrmStore,
-    entity::events,
+    entity::{event_attempts, events},
     error::{Failure, classify},
     time::from_micros,
 };
@@ -100,11 +100,28 @@ impl EventQuery for SeaOrmStore {
             model.processed_at,
             model.last_error,
         ))?;
+        let history = event_attempts::Entity::find()
+            .filter(event_attempts::Column::EventKey.eq(key.as_uuid()))
+            .order_by_asc(event_attempts::Column::StartedAt)
+            .all(&self.reader)
+            .await
+            .map_err(query_error)?
+            .into_iter()
+            .map(|row| AttemptRecord {
+                attempt: u32::try_from(row.attempt).unwrap_or(0),
+                worker: row.worker,
+                started_at: from_micros(row.started_at),
+                finished_at: from_micros(row.finished_at),
+                outcome: row.outcome,
+                error: row.error,
+            })
+            .collect();
         Ok(Some(EventDetail {
             event,
             body: Bytes::from(model.payload),
             body_digest: BodyDigest::from_bytes(digest),
             content_type: model.content_type,
+            history,
         }))
     }
 }

@@ -10,12 +10,15 @@ mod store;
 pub use auth::{AuthError, Principal, TokenVerifier};
 pub use clock::{Clock, SystemClock};
 pub use handler::{EventHandler, HandlerError};
-pub use query::{Cursor, EventDetail, EventFilter, EventQuery, QueryError};
+pub use query::{
+    AttemptRecord, Cursor, EventDetail, EventFilter, EventQuery, EventReplay, QueryError,
+    ReplayFilter, ReplayOutcome,
+};
 pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
 pub use store::{EventStore, Insertion, StoreError};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use {
     auth::MockTokenVerifier, clock::MockClock, handler::MockEventHandler, query::MockEventQuery,
-    queue::MockEventQueue, store::MockEventStore,
+    query::MockEventReplay, queue::MockEventQueue, store::MockEventStore,
 };

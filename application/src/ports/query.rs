@@ -2,6 +2,7 @@
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use domain::{BodyDigest, Event, EventKey, EventStatus};
 
 /// Which events to list.
@@ -22,6 +23,40 @@ pub struct EventDetail {
     pub body: Bytes,
     pub body_digest: BodyDigest,
     pub content_type: Option<String>,
+    /// Every attempt so far, oldest first.
+    pub history: Vec<AttemptRecord>,
+}
+
+/// One recorded attempt at processing an event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AttemptRecord {
+    pub attempt: u32,
+    pub worker: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: DateTime<Utc>,
+    /// `succeeded`, `retrying` or `dead`.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// Which finished events to re-queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReplayFilter {
+    /// `processed` or `dead`; both when `None`.
+    pub status: Option<EventStatus>,
+    pub source: Option<String>,
+    pub event_type: Option<String>,
+    pub received_after: Option<DateTime<Utc>>,
+    pub received_before: Option<DateTime<Utc>>,
+}
+
+/// What replaying one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplayOutcome {
+    Requeued,
+    NotFound,
+    /// The event is not finished (pending, processing or retrying).
+    NotReplayable(EventStatus),
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -50,4 +85,31 @@ pub trait EventQuery: Send + Sync {
     /// # Errors
     /// [`QueryError::Unavailable`] when the database cannot be reached.
     async fn get(&self, key: EventKey) -> Result<Option<EventDetail>, QueryError>;
+}
+
+/// Re-queueing finished events for a new cycle (their history is kept).
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventReplay: Send + Sync {
+    /// Re-queues a `processed` or `dead` event: `pending`, attempts reset,
+    /// due at `now`.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn replay_one(
+        &self,
+        key: EventKey,
+        now: DateTime<Utc>,
+    ) -> Result<ReplayOutcome, QueryError>;
+
+    /// Re-queues every `processed` or `dead` event matching `filter`;
+    /// returns how many.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn replay_matching(
+        &self,
+        filter: &ReplayFilter,
+        now: DateTime<Utc>,
+    ) -> Result<u64, QueryError>;
 }

@@ -1,0 +1,94 @@
+//! `POST /events/{id}/replay` and `POST /events/replay`: re-queue finished events.
+
+use application::{
+    ReplayError,
+    ports::{ReplayFilter, ReplayOutcome},
+};
+use axum::{
+    Json,
+    extract::{Path, State, rejection::JsonRejection},
+    http::StatusCode,
+};
+use chrono::{DateTime, Utc};
+use domain::{EventKey, EventStatus};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{AppState, auth::Authenticated, error::ApiError};
+
+pub async fn one(
+    Authenticated(caller): Authenticated,
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let key = id
+        .parse::<EventKey>()
+        .map_err(|_| ApiError::NotFound("no event has this id"))?;
+    tracing::info!(caller = %caller.subject, %key, "replay requested");
+    match state.replay.one(key).await? {
+        ReplayOutcome::Requeued => Ok((
+            StatusCode::ACCEPTED,
+            Json(json!({ "status": "requeued", "id": key.to_string() })),
+        )),
+        ReplayOutcome::NotFound => Err(ApiError::NotFound("no event has this id")),
+        ReplayOutcome::NotReplayable(status) => Err(ApiError::Rejected {
+            status: StatusCode::CONFLICT,
+            code: "not_replayable",
+            detail: format!("the event is {status}; only processed or dead events can be replayed"),
+        }),
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FilterBody {
+    status: Option<String>,
+    source: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    received_after: Option<DateTime<Utc>>,
+    received_before: Option<DateTime<Utc>>,
+}
+
+pub async fn matching(
+    Authenticated(caller): Authenticated,
+    State(state): State<AppState>,
+    body: Result<Json<FilterBody>, JsonRejection>,
+) -> Result<Json<Value>, ApiError> {
+    let Json(body) = body.map_err(|rejection| ApiError::Rejected {
+        status: rejection.status(),
+        code: "invalid_body",
+        detail: rejection.body_text(),
+    })?;
+    let status = body
+        .status
+        .as_deref()
+        .map(EventStatus::parse)
+        .transpose()
+        .map_err(|err| ApiError::BadRequest {
+            code: "invalid_filter",
+            detail: err.to_string(),
+        })?;
+    let filter = ReplayFilter {
+        status,
+        source: body.source,
+        event_type: body.event_type,
+        received_after: body.received_after,
+        received_before: body.received_before,
+    };
+    tracing::info!(caller = %caller.subject, ?filter, "bulk replay requested");
+    let count = state.replay.matching(&filter).await?;
+    Ok(Json(json!({ "requeued": count })))
+}
+
+impl From<ReplayError> for ApiError {
+    fn from(err: ReplayError) -> Self {
+        match err {
+            ReplayError::InvalidStatus(_) => Self::BadRequest {
+                code: "invalid_filter",
+                detail: err.to_string(),
+            },
+            ReplayError::Store(err) => err.into(),
+        }
+    }
+}
