@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod dashboard;
+mod engine;
 mod health;
 mod ingest;
 mod processing;

@@ -63,11 +63,11 @@ impl EventQueue for SeaOrmStore {
         if !self.fifo_sources.is_empty() {
             // A FIFO source only offers its oldest unfinished event: while
             // that one is in flight or waiting for a retry, nothing after it
-            // is due. (MIN over unfinished events uses `events_fifo`.)
+            // is due. (The head lookup uses the `events_fifo` index.)
             // The events table again, inside the head-of-line subquery.
             let head_table = Alias::new("head");
             let head = Query::select()
-                .expr(Expr::col((head_table.clone(), events::Column::Id)).min())
+                .column((head_table.clone(), events::Column::Id))
                 .from_as(events::Entity, head_table.clone())
                 .and_where(
                     Expr::col((head_table.clone(), events::Column::Source))
@@ -77,6 +77,9 @@ impl EventQueue for SeaOrmStore {
                     Expr::col((head_table.clone(), events::Column::Status))
                         .is_in(CLAIMABLE.map(EventStatus::as_str)),
                 )
+                // Not MIN(id): PostgreSQL before 16 has no min(uuid).
+                .order_by((head_table.clone(), events::Column::Id), Order::Asc)
+                .limit(1)
                 .to_owned();
             due.cond_where(
                 Condition::any()

@@ -1,0 +1,411 @@
+//! The processing engine in-process: exactly once, retries and dead letter,
+//! panics and timeouts, replay, FIFO ordering, and fencing of lost leases.
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+    time::Duration,
+};
+
+use application::ports::{
+    AttemptResult, ClaimedEvent, EventHandler, EventQueue, HandlerError, Settlement,
+};
+use async_trait::async_trait;
+use hookd_tests::{Backend, TestDb, spawn_app, spawn_app_with};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+on_both_backends!(
+    a_thousand_events_on_eight_workers_are_each_handled_once,
+    failing_events_follow_the_schedule_then_die_and_replay_revives_them,
+    panics_and_timeouts_are_retryable_failures_in_the_history,
+    fifo_sources_are_handled_strictly_in_arrival_order,
+    a_lost_lease_cannot_settle_an_event_claimed_again,
+    replay_answers_404_for_unknown_and_409_for_unfinished_events,
+);
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// A handler that records every call and fails on demand.
+#[derive(Default)]
+struct Recorder {
+    calls: Mutex<Vec<(String, u32)>>,
+    /// event id → how many of its first attempts fail.
+    failures: Mutex<HashMap<String, u32>>,
+    panic_on: Option<String>,
+    hang_on: Option<String>,
+}
+
+impl Recorder {
+    fn calls(&self) -> Vec<(String, u32)> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    fn count_per_event(&self) -> HashMap<String, usize> {
+        let mut counts = HashMap::new();
+        for (event_id, _) in self.calls() {
+            *counts.entry(event_id).or_default() += 1;
+        }
+        counts
+    }
+}
+
+#[async_trait]
+impl EventHandler for Recorder {
+    async fn handle(&self, event: &ClaimedEvent) -> Result<(), HandlerError> {
+        self.calls
+            .lock()
+            .unwrap()
+            .push((event.event_id.clone(), event.attempt));
+        if self.panic_on.as_deref() == Some(event.event_id.as_str()) {
+            panic!("handler bug");
+        }
+        if self.hang_on.as_deref() == Some(event.event_id.as_str()) {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        let mut failures = self.failures.lock().unwrap();
+        match failures.get_mut(&event.event_id) {
+            Some(left) if *left > 0 => {
+                *left -= 1;
+                Err(HandlerError::retryable("downstream is down"))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
+fn body(event_id: &str) -> String {
+    format!(r#"{{"event_id":"{event_id}","type":"test"}}"#)
+}
+
+async fn a_thousand_events_on_eight_workers_are_each_handled_once(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder::default());
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.workers = 8;
+            s.processing.batch_size = 16;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    let mut requests = tokio::task::JoinSet::new();
+    for chunk in 0..10 {
+        let batch: Vec<_> = (0..100)
+            .map(|n| app.signed_request(&body(&format!("evt_{chunk}_{n}"))))
+            .collect();
+        requests.spawn(async move {
+            for request in batch {
+                assert_eq!(request.send().await.unwrap().status(), StatusCode::ACCEPTED);
+            }
+        });
+    }
+    requests.join_all().await;
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        1000,
+        WAIT,
+    )
+    .await;
+    let counts = recorder.count_per_event();
+    assert_eq!(counts.len(), 1000);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "some event was handled twice"
+    );
+    app.stop().await;
+}
+
+async fn failing_events_follow_the_schedule_then_die_and_replay_revives_them(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .failures
+        .lock()
+        .unwrap()
+        .insert("evt_fail".into(), 3);
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.max_attempts = 3;
+            s.processing.backoff_base_ms = 200;
+            s.processing.backoff_factor = 2;
+            s.processing.poll_interval_ms = 20;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    let accepted: Value = app
+        .post_signed(&body("evt_fail"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'dead' AND attempts = 3",
+        1,
+        WAIT,
+    )
+    .await;
+
+    let (_, event) = app.get_json(&format!("/events/{id}")).await;
+    let history = event["history"].as_array().unwrap();
+    let outcomes: Vec<_> = history
+        .iter()
+        .map(|a| a["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["retrying", "retrying", "dead"]);
+    assert_eq!(event["last_error"], "downstream is down");
+    // The waits between attempts follow the backoff: 200 ms, then 400 ms (±20 %).
+    let at = |i: usize, key: &str| {
+        chrono::DateTime::parse_from_rfc3339(history[i][key].as_str().unwrap()).unwrap()
+    };
+    let first_wait = (at(1, "started_at") - at(0, "finished_at")).num_milliseconds();
+    let second_wait = (at(2, "started_at") - at(1, "finished_at")).num_milliseconds();
+    assert!(first_wait >= 160, "first wait {first_wait} ms");
+    assert!(second_wait >= 320, "second wait {second_wait} ms");
+
+    // Replay: a new cycle, history kept; the handler succeeds now.
+    let replayed = app
+        .client
+        .post(app.url(&format!("/events/{id}/replay")))
+        .bearer_auth(app.token())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(replayed.status(), StatusCode::ACCEPTED);
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        1,
+        WAIT,
+    )
+    .await;
+    let (_, event) = app.get_json(&format!("/events/{id}")).await;
+    assert_eq!(event["history"].as_array().unwrap().len(), 4);
+    assert_eq!(event["attempts"], 1);
+    app.stop().await;
+}
+
+async fn panics_and_timeouts_are_retryable_failures_in_the_history(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder {
+        panic_on: Some("evt_panic".into()),
+        hang_on: Some("evt_hang".into()),
+        ..Recorder::default()
+    });
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.handler_timeout_seconds = 1;
+            s.processing.lease_seconds = 5;
+            s.processing.max_attempts = 1;
+        },
+        Some(recorder),
+    )
+    .await;
+    app.post_signed(&body("evt_panic")).await;
+    app.post_signed(&body("evt_hang")).await;
+    app.wait_for("SELECT COUNT(*) FROM events WHERE status = 'dead'", 2, WAIT)
+        .await;
+    let errors = |event_id: &str| {
+        format!(
+            "SELECT COUNT(*) FROM event_attempts a JOIN events e ON e.id = a.event_key \
+             WHERE e.event_id = '{event_id}' AND a.error LIKE '%{}%'",
+            if event_id == "evt_panic" {
+                "panicked"
+            } else {
+                "timed out"
+            }
+        )
+    };
+    assert_eq!(app.scalar(&errors("evt_panic")).await, 1);
+    assert_eq!(app.scalar(&errors("evt_hang")).await, 1);
+    app.stop().await;
+}
+
+async fn fifo_sources_are_handled_strictly_in_arrival_order(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder::default());
+    recorder
+        .failures
+        .lock()
+        .unwrap()
+        .insert("evt_009".into(), 1);
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.workers = 4;
+            s.processing.backoff_base_ms = 100;
+            s.processing.poll_interval_ms = 20;
+            s.sources.get_mut("default").unwrap().ordering = bootstrap::settings::Ordering::Fifo;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    for n in 0..200 {
+        let response = app.post_signed(&body(&format!("evt_{n:03}"))).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        200,
+        WAIT,
+    )
+    .await;
+    let calls = recorder.calls();
+    let order: Vec<_> = calls.iter().map(|(id, _)| id.as_str()).collect();
+    let mut expected: Vec<String> = (0..200).map(|n| format!("evt_{n:03}")).collect();
+    // The 10th fails once and is retried before anything after it.
+    expected.insert(10, "evt_009".into());
+    assert_eq!(order, expected);
+    app.stop().await;
+}
+
+async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    // Intake only: this test drives the queue itself.
+    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
+    app.post_signed(&body("evt_lease")).await;
+    let store = bootstrap::startup::connect_store(&app.settings)
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+
+    let first = store
+        .claim("w1", 10, now, Duration::from_secs(1))
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 1);
+    assert_eq!(first[0].attempt, 1);
+    // Nothing else is due while the lease holds.
+    assert!(
+        store
+            .claim("w2", 10, now, Duration::from_secs(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    // After it expires, another worker takes the event with attempt 2.
+    let later = now + chrono::Duration::seconds(2);
+    let second = store
+        .claim("w2", 10, later, Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!((second.len(), second[0].attempt), (1, 2));
+
+    // The first worker finishes late: nothing changes.
+    let late = Settlement {
+        key: first[0].key,
+        lease: first[0].lease,
+        attempt: 1,
+        started_at: now,
+        finished_at: later,
+        result: AttemptResult::Succeeded,
+    };
+    assert_eq!(store.settle("w1", vec![late]).await.unwrap(), 0);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE status = 'processing'")
+            .await,
+        1
+    );
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM event_attempts").await, 0);
+    // The current holder can extend and settle.
+    let extended = store
+        .extend(
+            second[0].lease,
+            vec![second[0].key],
+            later + chrono::Duration::seconds(60),
+        )
+        .await
+        .unwrap();
+    assert_eq!(extended, 1);
+    let done = Settlement {
+        lease: second[0].lease,
+        attempt: 2,
+        ..store_settlement(&second[0], later)
+    };
+    assert_eq!(store.settle("w2", vec![done]).await.unwrap(), 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
+fn store_settlement(event: &ClaimedEvent, at: chrono::DateTime<chrono::Utc>) -> Settlement {
+    Settlement {
+        key: event.key,
+        lease: event.lease,
+        attempt: event.attempt,
+        started_at: at,
+        finished_at: at,
+        result: AttemptResult::Succeeded,
+    }
+}
+
+async fn replay_answers_404_for_unknown_and_409_for_unfinished_events(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
+    let accepted: Value = app
+        .post_signed(&body("evt_pending"))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let post = |path: String| {
+        app.client
+            .post(app.url(&path))
+            .bearer_auth(app.token())
+            .send()
+    };
+    let pending = post(format!(
+        "/events/{}/replay",
+        accepted["id"].as_str().unwrap()
+    ))
+    .await
+    .unwrap();
+    assert_eq!(pending.status(), StatusCode::CONFLICT);
+    let json: Value = pending.json().await.unwrap();
+    assert_eq!(json["code"], "not_replayable");
+    let unknown = post("/events/01890000-0000-7000-8000-000000000000/replay".into())
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    // Bulk replay counts only finished events.
+    let bulk = app
+        .client
+        .post(app.url("/events/replay"))
+        .bearer_auth(app.token())
+        .json(&serde_json::json!({"source": "default"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bulk.status(), StatusCode::OK);
+    let json: Value = bulk.json().await.unwrap();
+    assert_eq!(json["requeued"], 0);
+    let bad = app
+        .client
+        .post(app.url("/events/replay"))
+        .bearer_auth(app.token())
+        .json(&serde_json::json!({"status": "pending"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    app.stop().await;
+}
