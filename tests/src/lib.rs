@@ -5,6 +5,7 @@
 
 pub mod db;
 pub mod signing;
+pub mod target;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 

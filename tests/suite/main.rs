@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod dashboard;
 mod engine;
+mod forward;
 mod health;
 mod ingest;
 mod processing;
