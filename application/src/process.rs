@@ -13,6 +13,10 @@ use crate::ports::{
     QueueError, Settlement,
 };
 
+/// Extra tries at recording outcomes while the database is unavailable
+/// (100 ms, 200 ms, … 1.6 s apart).
+const SETTLE_RETRIES: u32 = 5;
+
 /// How a worker claims and runs events.
 #[derive(Debug, Clone, Copy)]
 pub struct ProcessorSettings {
@@ -164,7 +168,7 @@ impl Processor {
             }
         }
         let settled = settlements.len();
-        let applied = self.queue.settle(&self.worker_id, settlements).await?;
+        let applied = self.settle(settlements).await?;
         report.fenced = settled - applied;
         if report.fenced > 0 {
             tracing::warn!(
@@ -173,6 +177,28 @@ impl Processor {
             );
         }
         Ok(report)
+    }
+
+    /// Records outcomes, retrying a few times while the database is away:
+    /// the work is done, and losing its outcome would mean doing it again
+    /// once the lease expires.
+    async fn settle(&self, settlements: Vec<Settlement>) -> Result<usize, QueueError> {
+        let mut wait = Duration::from_millis(100);
+        for _ in 0..SETTLE_RETRIES {
+            match self
+                .queue
+                .settle(&self.worker_id, settlements.clone())
+                .await
+            {
+                Err(QueueError::Unavailable(err)) => {
+                    tracing::warn!(error = %format!("{err:#}"), "recording outcomes failed; retrying");
+                    tokio::time::sleep(wait).await;
+                    wait *= 2;
+                }
+                result => return result,
+            }
+        }
+        self.queue.settle(&self.worker_id, settlements).await
     }
 
     async fn renew(&self, lease: LeaseToken, running: &HashSet<EventKey>) {

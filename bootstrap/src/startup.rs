@@ -116,10 +116,10 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     };
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
-    if processing.workers > 0 {
-        if let Some(listener) = store.new_event_listener(new_work.clone(), shutdown.clone()) {
-            workers.spawn(listener);
-        }
+    if processing.workers > 0
+        && let Some(listener) = store.new_event_listener(new_work.clone(), shutdown.clone())
+    {
+        workers.spawn(listener);
     }
     for n in 0..processing.workers {
         let processor = Processor::new(

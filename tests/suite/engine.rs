@@ -409,3 +409,79 @@ async fn replay_answers_404_for_unknown_and_409_for_unfinished_events(backend: B
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
     app.stop().await;
 }
+
+/// PostgreSQL only: every hookd connection is terminated while events are
+/// being processed; the workers recover without a restart and nothing is lost.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn workers_recover_when_postgres_terminates_their_connections() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    // A claim whose answer is lost with its connection leaves its events
+    // leased: a short lease brings them back within the test.
+    let app = spawn_app(&db, |s| {
+        s.processing.poll_interval_ms = 50;
+        s.processing.lease_seconds = 4;
+        s.processing.handler_timeout_seconds = 2;
+    })
+    .await;
+    let database = db.url.rsplit('/').next().unwrap().to_owned();
+    let terminate = format!(
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = '{database}' AND application_name = '{}'",
+        adapters::store::APPLICATION_NAME
+    );
+    let admin = sea_orm::Database::connect(std::env::var("TEST_DATABASE_URL").unwrap())
+        .await
+        .unwrap();
+    // Terminate every hookd connection over and over while events flow.
+    let stop = tokio_util::sync::CancellationToken::new();
+    let terminator = {
+        let stop = stop.clone();
+        tokio::spawn(async move {
+            let mut terminated = 0;
+            while !stop.is_cancelled() {
+                let row = sea_orm::ConnectionTrait::query_one_raw(
+                    &admin,
+                    sea_orm::Statement::from_string(
+                        sea_orm::DbBackend::Postgres,
+                        terminate.clone(),
+                    ),
+                )
+                .await
+                .unwrap()
+                .unwrap();
+                terminated += row.try_get_by_index::<i64>(0).unwrap();
+                tokio::time::sleep(Duration::from_millis(150)).await;
+            }
+            terminated
+        })
+    };
+    for n in 0..500 {
+        // A request that raced a terminated connection may get 503: the
+        // sender retries it, as a webhook sender would.
+        let mut delivered = false;
+        for _ in 0..20 {
+            let status = app.post_signed(&body(&format!("evt_{n}"))).await.status();
+            if status == StatusCode::ACCEPTED || status == StatusCode::OK {
+                delivered = true;
+                break;
+            }
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        assert!(delivered, "evt_{n} was never accepted");
+    }
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        500,
+        WAIT,
+    )
+    .await;
+    stop.cancel();
+    assert!(
+        terminator.await.unwrap() > 0,
+        "no connection was terminated"
+    );
+    app.stop().await;
+}

@@ -4,7 +4,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use sea_orm::sqlx::postgres::PgListener;
+use sea_orm::sqlx::postgres::{PgConnectOptions, PgListener, PgPoolOptions};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -44,7 +44,13 @@ pub(crate) async fn listen(url: String, new_work: Arc<Notify>, shutdown: Cancell
 }
 
 async fn subscribe(url: &str) -> Result<PgListener, sea_orm::sqlx::Error> {
-    let mut listener = PgListener::connect(url).await?;
+    let options = url
+        .parse::<PgConnectOptions>()?
+        .application_name(super::APPLICATION_NAME);
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect_lazy_with(options);
+    let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(CHANNEL).await?;
     Ok(listener)
 }

@@ -26,6 +26,9 @@ use sea_orm::{
 use self::ingest::Batcher;
 pub use self::ingest::IngestSettings;
 
+/// `application_name` of hookd's PostgreSQL connections.
+pub const APPLICATION_NAME: &str = "hookd";
+
 /// What the store needs to know to connect.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
@@ -121,6 +124,8 @@ fn options(settings: &StoreSettings, max_connections: u32) -> ConnectOptions {
         // Statements are traced by our own spans; sqlx's per-statement logs
         // cost more than the statements on the hot path.
         .sqlx_logging(false)
+        // Operators (and tests) can tell hookd's connections in pg_stat_activity.
+        .set_application_name(APPLICATION_NAME)
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 // FULL: a 202 means the event survives a power cut.
