@@ -58,10 +58,10 @@ impl Hookd {
     async fn wait_until_ready(&self) {
         let deadline = Instant::now() + WAIT;
         loop {
-            if let Ok(response) = reqwest::get(format!("{}/readyz", self.base)).await {
-                if response.status() == StatusCode::OK {
-                    return;
-                }
+            if let Ok(response) = reqwest::get(format!("{}/readyz", self.base)).await
+                && response.status() == StatusCode::OK
+            {
+                return;
             }
             assert!(Instant::now() < deadline, "hookd did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
