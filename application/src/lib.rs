@@ -8,8 +8,11 @@
 pub mod dashboard;
 pub mod ports;
 pub mod process;
+pub mod quarantine;
 pub mod receive;
+pub mod sources;
 
-pub use dashboard::{EventPage, ListEvents, MAX_PAGE_SIZE};
+pub use dashboard::{EventPage, ListEvents, ListRejections, MAX_PAGE_SIZE, RejectionPage};
 pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
+pub use sources::{SecretReport, SourceOverview, SourceReport};

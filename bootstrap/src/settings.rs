@@ -3,12 +3,16 @@
 //!
 //! Validation errors name the key at fault (`processing.workers: …`).
 
+mod source;
+
 use std::{collections::BTreeMap, net::SocketAddr, path::Path};
 
 use anyhow::Context as _;
 use config::{Config, Environment as EnvSource, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use self::source::{ConfiguredSecret, LabelledSecret, SecretEntry, SourceSettings};
 
 /// The webhook secret used when none is configured, for local trials only.
 pub const DEV_WEBHOOK_SECRET: &str = "supersecret";
@@ -47,6 +51,10 @@ shutdown_grace_seconds = 15
 
 [log]
 level = "info"
+
+[quarantine]
+per_source_per_minute = 100
+retention_days = 7
 "#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -67,6 +75,7 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub processing: ProcessingSettings,
     pub log: LogSettings,
+    pub quarantine: QuarantineSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,11 +104,14 @@ pub struct AuthSettings {
     pub leeway_seconds: u64,
 }
 
+/// Records of rejected requests (`GET /rejections`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceSettings {
-    /// The single secret of the seed's configuration.
-    pub secret: Option<SecretString>,
+pub struct QuarantineSettings {
+    /// Most rejections recorded per source per minute; 0 records none.
+    pub per_source_per_minute: u32,
+    /// Rejections older than this are deleted.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -191,9 +203,7 @@ impl Settings {
         if self.sources.is_empty() {
             self.sources.insert(
                 "default".to_owned(),
-                SourceSettings {
-                    secret: Some(SecretString::from(DEV_WEBHOOK_SECRET)),
-                },
+                SourceSettings::with_secret(DEV_WEBHOOK_SECRET),
             );
         }
         if self.auth.jwt_secret.is_none() {
@@ -208,12 +218,10 @@ impl Settings {
             keys.push("auth.jwt_secret".to_owned());
         }
         for (name, source) in &self.sources {
-            if source
-                .secret
-                .as_ref()
-                .is_some_and(|secret| secret.expose_secret() == DEV_WEBHOOK_SECRET)
-            {
-                keys.push(format!("sources.{name}.secret"));
+            for secret in source.configured_secrets(name) {
+                if secret.value.expose_secret() == DEV_WEBHOOK_SECRET {
+                    keys.push(secret.key);
+                }
             }
         }
         keys
@@ -288,22 +296,16 @@ impl Settings {
             "auth.jwt_secret",
             "must not be empty",
         )?;
-        for (name, source) in &self.sources {
-            ensure(
-                domain::SourceName::parse(name).is_ok(),
-                &format!("sources.{name}"),
-                "a source name is 1 to 64 characters of a-z, 0-9, '-' and '_'",
-            )?;
-            let secret = source.secret.as_ref().map(ExposeSecret::expose_secret);
-            ensure(
-                secret.is_some_and(|s| !s.is_empty()),
-                &format!("sources.{name}.secret"),
-                "is required: a source without a secret would accept forged requests",
-            )?;
-        }
+        ensure(
+            self.quarantine.retention_days >= 1,
+            "quarantine.retention_days",
+            "must be at least 1",
+        )?;
         if self.environment == Environment::Production {
             self.validate_production()?;
         }
+        // Building the sources checks every source rule (scheme, secrets, pointers).
+        crate::sources::from_settings(self)?;
         Ok(())
     }
 
@@ -316,16 +318,18 @@ impl Settings {
             "auth.jwt_secret",
             "must be at least 32 bytes in production",
         )?;
-        for (name, source) in &self.sources {
-            let long_enough = source
-                .secret
-                .as_ref()
-                .is_some_and(|s| s.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES);
-            ensure(
-                long_enough,
-                &format!("sources.{name}.secret"),
-                "must be at least 32 bytes in production",
-            )?;
+        // The seed's rule for its own source; other sources follow the
+        // per-scheme minimum (`domain::signature::too_short`).
+        if let Some(source) = self.sources.get("default")
+            && source.scheme.as_deref().is_none_or(|s| s == "hmac-hex")
+        {
+            for secret in source.configured_secrets("default") {
+                ensure(
+                    secret.value.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
+                    &secret.key,
+                    "must be at least 32 bytes in production",
+                )?;
+            }
         }
         Ok(())
     }
@@ -339,5 +343,7 @@ fn ensure(ok: bool, key: &str, rule: &str) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(test)]
+mod source_tests;
 #[cfg(test)]
 mod tests;

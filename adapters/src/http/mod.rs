@@ -4,12 +4,14 @@ mod auth;
 mod error;
 mod events;
 mod health;
+mod rejections;
+mod sources;
 mod webhook;
 
 use std::sync::Arc;
 
 use application::{
-    ListEvents, ReceiveWebhook,
+    ListEvents, ListRejections, ReceiveWebhook, SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
@@ -30,6 +32,8 @@ pub struct AppState {
     pub tokens: Arc<dyn TokenVerifier>,
     /// For readiness only.
     pub store: Arc<dyn EventStore>,
+    pub rejections: Arc<ListRejections>,
+    pub sources: Arc<SourceOverview>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -58,6 +62,8 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/webhooks/{source}", post(webhook::receive_for_source))
         .route("/events", get(events::list))
         .route("/events/{id}", get(events::show))
+        .route("/rejections", get(rejections::list))
+        .route("/sources", get(sources::list))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -11,7 +11,9 @@ mod error;
 mod ingest;
 mod query;
 mod queue;
+mod rejections;
 mod time;
+mod usage;
 
 use std::{sync::Arc, time::Duration};
 
@@ -23,6 +25,7 @@ use sea_orm::{
 
 use self::ingest::Batcher;
 pub use self::ingest::IngestSettings;
+pub use self::rejections::RejectionWriter;
 
 /// What the store needs to know to connect.
 #[derive(Debug, Clone)]

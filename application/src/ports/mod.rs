@@ -5,17 +5,26 @@ mod clock;
 mod handler;
 mod query;
 mod queue;
+mod rejections;
 mod store;
+mod usage;
 
 pub use auth::{AuthError, Principal, TokenVerifier};
 pub use clock::{Clock, SystemClock};
 pub use handler::{EventHandler, HandlerError};
 pub use query::{Cursor, EventDetail, EventFilter, EventQuery, QueryError};
 pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
+pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
 pub use store::{EventStore, Insertion, StoreError};
+pub use usage::{SecretUsage, SecretUse};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use {
     auth::MockTokenVerifier, clock::MockClock, handler::MockEventHandler, query::MockEventQuery,
     queue::MockEventQueue, store::MockEventStore,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use {
+    rejections::{MockRejectionQuery, MockRejectionSink},
+    usage::MockSecretUsage,
 };

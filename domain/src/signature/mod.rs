@@ -27,6 +27,8 @@ mod timestamp;
 mod conformance;
 #[cfg(test)]
 mod proptests;
+#[cfg(test)]
+mod rotation;
 
 use std::time::Duration;
 
@@ -43,6 +45,12 @@ pub use timestamp::DEFAULT_TOLERANCE;
 pub trait Headers {
     /// The value of the first header with this name, if it is present and valid UTF-8.
     fn get(&self, name: &str) -> Option<&str>;
+
+    /// The names of the headers present, for records that must not hold
+    /// their values (quarantine). Empty unless an implementation knows them.
+    fn names(&self) -> Vec<&str> {
+        Vec::new()
+    }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
@@ -50,6 +58,10 @@ impl<K: AsRef<str>, V: AsRef<str>> Headers for [(K, V)] {
         self.iter()
             .find(|(key, _)| key.as_ref().eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_ref())
+    }
+
+    fn names(&self) -> Vec<&str> {
+        self.iter().map(|(key, _)| key.as_ref()).collect()
     }
 }
 
@@ -59,11 +71,19 @@ impl<K: AsRef<str>, V: AsRef<str>, const N: usize> Headers for [(K, V); N] {
     fn get(&self, name: &str) -> Option<&str> {
         Headers::get(self.as_slice(), name)
     }
+
+    fn names(&self) -> Vec<&str> {
+        Headers::names(self.as_slice())
+    }
 }
 
 impl<K: AsRef<str>, V: AsRef<str>> Headers for Vec<(K, V)> {
     fn get(&self, name: &str) -> Option<&str> {
         Headers::get(self.as_slice(), name)
+    }
+
+    fn names(&self) -> Vec<&str> {
+        Headers::names(self.as_slice())
     }
 }
 
@@ -132,6 +152,10 @@ pub enum SignatureError {
     /// Only reported for a correctly signed request: a fast clock or a forgery window.
     #[error("the signed timestamp is further ahead than the tolerance allows")]
     Future,
+    /// Only a secret past its `not_after` produces this signature: the sender
+    /// has not switched to the new secret yet (or the old one leaked).
+    #[error("the signature was made with a secret that has expired")]
+    ExpiredSecret,
 }
 
 impl SignatureError {
@@ -142,6 +166,7 @@ impl SignatureError {
             Self::Malformed | Self::Mismatch => "bad_signature",
             Self::Stale => "stale",
             Self::Future => "future",
+            Self::ExpiredSecret => "expired_secret",
         }
     }
 }
@@ -173,14 +198,55 @@ impl SignatureScheme {
         }
     }
 
-    /// Checks a request's signature against every secret in `secrets`.
+    /// Checks a request's signature against every secret in `secrets` that
+    /// is still valid at `now`. `secret_index` indexes `secrets` as given.
     ///
     /// For timed schemes the signature is checked before the timestamp's age,
     /// so `Stale` and `Future` only ever describe genuinely signed requests.
     ///
     /// # Errors
-    /// [`SignatureError`] says why the request is refused.
+    /// [`SignatureError`] says why the request is refused; `ExpiredSecret`
+    /// when no valid secret matches but one past its `not_after` would have.
     pub fn verify(
+        &self,
+        secrets: &[SigningSecret],
+        headers: &dyn Headers,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<Verified, SignatureError> {
+        // The common case, no secret expired: no copies.
+        if secrets.iter().all(|secret| secret.is_valid_at(now)) {
+            return self.verify_with(secrets, headers, body, now);
+        }
+        let (valid_indexes, valid): (Vec<usize>, Vec<SigningSecret>) = secrets
+            .iter()
+            .enumerate()
+            .filter(|(_, secret)| secret.is_valid_at(now))
+            .map(|(index, secret)| (index, secret.clone()))
+            .unzip();
+        match self.verify_with(&valid, headers, body, now) {
+            Ok(Verified { secret_index }) => Ok(Verified {
+                secret_index: valid_indexes[secret_index],
+            }),
+            Err(SignatureError::Mismatch) => {
+                let expired: Vec<SigningSecret> = secrets
+                    .iter()
+                    .filter(|secret| !secret.is_valid_at(now))
+                    .cloned()
+                    .collect();
+                // Stale/Future also mean the expired secret signed it.
+                match self.verify_with(&expired, headers, body, now) {
+                    Ok(_) | Err(SignatureError::Stale | SignatureError::Future) => {
+                        Err(SignatureError::ExpiredSecret)
+                    }
+                    Err(_) => Err(SignatureError::Mismatch),
+                }
+            }
+            Err(other) => Err(other),
+        }
+    }
+
+    fn verify_with(
         &self,
         secrets: &[SigningSecret],
         headers: &dyn Headers,
@@ -248,6 +314,7 @@ mod tests {
     fn timestamp_errors_have_their_own_reasons() {
         assert_eq!(SignatureError::Stale.reason(), "stale");
         assert_eq!(SignatureError::Future.reason(), "future");
+        assert_eq!(SignatureError::ExpiredSecret.reason(), "expired_secret");
     }
 
     #[test]
