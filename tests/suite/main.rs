@@ -29,3 +29,4 @@ mod dashboard;
 mod health;
 mod ingest;
 mod processing;
+mod sources;
