@@ -29,4 +29,5 @@ mod dashboard;
 mod health;
 mod ingest;
 mod processing;
+mod quarantine;
 mod sources;
