@@ -5,5 +5,6 @@
 pub mod auth;
 pub mod handlers;
 pub mod http;
+pub mod retention;
 pub mod store;
 pub mod worker;

@@ -1,10 +1,13 @@
-//! Reading events for the dashboard API.
+//! Reading events and rejections for the dashboard API.
 
 use std::sync::Arc;
 
-use domain::{Event, EventKey};
+use domain::{Event, EventKey, Rejection};
+use uuid::Uuid;
 
-use crate::ports::{Cursor, EventDetail, EventFilter, EventQuery, QueryError};
+use crate::ports::{
+    Cursor, EventDetail, EventFilter, EventQuery, QueryError, RejectionFilter, RejectionQuery,
+};
 
 pub const DEFAULT_PAGE_SIZE: u32 = 50;
 pub const MAX_PAGE_SIZE: u32 = 500;
@@ -62,6 +65,52 @@ impl ListEvents {
     }
 }
 
+/// One page of rejections, newest first.
+#[derive(Debug, Clone)]
+pub struct RejectionPage {
+    pub rejections: Vec<Rejection>,
+    /// The id the next page starts after; `None` on the last page.
+    pub next: Option<Uuid>,
+}
+
+pub struct ListRejections {
+    query: Arc<dyn RejectionQuery>,
+}
+
+impl std::fmt::Debug for ListRejections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ListRejections").finish_non_exhaustive()
+    }
+}
+
+impl ListRejections {
+    pub fn new(query: Arc<dyn RejectionQuery>) -> Self {
+        Self { query }
+    }
+
+    /// A page of at most `limit` (default 50, at most 500) rejections.
+    ///
+    /// # Errors
+    /// [`QueryError`] from the store.
+    #[tracing::instrument(skip(self))]
+    pub async fn page(
+        &self,
+        filter: &RejectionFilter,
+        after: Option<Uuid>,
+        limit: Option<u32>,
+    ) -> Result<RejectionPage, QueryError> {
+        let limit = limit.unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+        let mut rejections = self.query.list(filter, after, limit + 1).await?;
+        let next = if rejections.len() > limit as usize {
+            rejections.truncate(limit as usize);
+            rejections.last().map(|rejection| rejection.id)
+        } else {
+            None
+        };
+        Ok(RejectionPage { rejections, next })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use chrono::Utc;
@@ -82,6 +131,8 @@ mod tests {
                 received_at: Utc::now(),
                 processed_at: None,
                 last_error: None,
+                secret_label: None,
+                conflict: false,
             })
             .collect()
     }
@@ -99,6 +150,35 @@ mod tests {
             .unwrap();
         assert_eq!(page.events.len(), 2);
         assert_eq!(page.next, Some(Cursor(page.events[1].key)));
+    }
+
+    #[tokio::test]
+    async fn a_full_rejection_page_points_at_its_last_rejection() {
+        use domain::{BodyDigest, RejectionReason};
+        let mut query = crate::ports::MockRejectionQuery::new();
+        query
+            .expect_list()
+            .withf(|_, _, limit| *limit == 2)
+            .returning(|_, _, limit| {
+                Ok((0..limit)
+                    .map(|_| Rejection {
+                        id: Uuid::now_v7(),
+                        source: "default".into(),
+                        reason: RejectionReason::Stale,
+                        received_at: Utc::now(),
+                        remote_addr: None,
+                        body_sha256: BodyDigest::of(b""),
+                        body_size: 0,
+                        header_names: Vec::new(),
+                    })
+                    .collect())
+            });
+        let page = ListRejections::new(Arc::new(query))
+            .page(&RejectionFilter::default(), None, Some(1))
+            .await
+            .unwrap();
+        assert_eq!(page.rejections.len(), 1);
+        assert_eq!(page.next, Some(page.rejections[0].id));
     }
 
     #[tokio::test]

@@ -8,10 +8,13 @@
 pub mod dashboard;
 pub mod ports;
 pub mod process;
+pub mod quarantine;
 pub mod receive;
 pub mod replay;
+pub mod sources;
 
-pub use dashboard::{EventPage, ListEvents, MAX_PAGE_SIZE};
+pub use dashboard::{EventPage, ListEvents, ListRejections, MAX_PAGE_SIZE, RejectionPage};
 pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
 pub use replay::{ReplayError, ReplayEvents};
+pub use sources::{SecretReport, SourceOverview, SourceReport};

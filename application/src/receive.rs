@@ -1,15 +1,19 @@
 //! Receiving a webhook: verify, extract, store once, wake a worker.
 
-use std::{collections::HashMap, sync::Arc};
+use std::{collections::HashMap, net::SocketAddr, sync::Arc};
 
 use bytes::Bytes;
+use chrono::{DateTime, Utc};
 use domain::{
-    BodyDigest, EventId, EventKey, Headers, NewEvent, PayloadError, SignatureError, Source,
-    payload::parse_envelope,
+    BodyDigest, EventId, EventKey, Headers, NewEvent, PayloadError, RejectionReason,
+    SignatureError, Source, payload::parse_envelope,
 };
 use tokio::sync::Notify;
 
-use crate::ports::{Clock, EventStore, Insertion, StoreError};
+use crate::{
+    ports::{Clock, EventStore, Insertion, StoreError},
+    quarantine::{Quarantine, Rejected},
+};
 
 /// The answer to a sender.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,6 +43,18 @@ pub enum ReceiveError {
     Unknown(anyhow::Error),
 }
 
+impl ReceiveError {
+    /// Why quarantine records this refusal; `None` for our own failures.
+    fn rejection_reason(&self) -> Option<RejectionReason> {
+        match self {
+            Self::UnknownSource => Some(RejectionReason::UnknownSource),
+            Self::InvalidSignature(err) => Some(RejectionReason::from(*err)),
+            Self::InvalidPayload(err) => Some(RejectionReason::from(err)),
+            Self::Unavailable(_) | Self::Unknown(_) => None,
+        }
+    }
+}
+
 impl From<StoreError> for ReceiveError {
     fn from(err: StoreError) -> Self {
         match err {
@@ -53,6 +69,8 @@ pub struct Delivery<'a> {
     pub source: &'a str,
     pub headers: &'a (dyn Headers + Sync),
     pub body: Bytes,
+    /// The peer's address, for quarantine records.
+    pub remote_addr: Option<SocketAddr>,
 }
 
 impl std::fmt::Debug for Delivery<'_> {
@@ -70,6 +88,7 @@ pub struct ReceiveWebhook {
     store: Arc<dyn EventStore>,
     clock: Arc<dyn Clock>,
     new_work: Arc<Notify>,
+    quarantine: Quarantine,
 }
 
 impl std::fmt::Debug for ReceiveWebhook {
@@ -96,26 +115,58 @@ impl ReceiveWebhook {
             store,
             clock,
             new_work,
+            quarantine: Quarantine::default(),
         }
     }
 
+    /// Records rejected requests in `quarantine` (by default, none are).
+    #[must_use]
+    pub fn with_quarantine(mut self, quarantine: Quarantine) -> Self {
+        self.quarantine = quarantine;
+        self
+    }
+
     /// Verifies the signature over the raw bytes, then reads the event id,
-    /// then stores the event unless the source already has it.
+    /// then stores the event unless the source already has it. A refused
+    /// request is recorded in quarantine.
     ///
     /// # Errors
     /// [`ReceiveError`] says why the request is refused; nothing is stored then.
     #[tracing::instrument(skip_all, fields(source = delivery.source, event_id))]
     pub async fn execute(&self, delivery: Delivery<'_>) -> Result<Receipt, ReceiveError> {
+        let now = self.clock.now();
+        let result = self.receive(&delivery, now).await;
+        if let Err(err) = &result
+            && let Some(reason) = err.rejection_reason()
+        {
+            self.quarantine.record(&Rejected {
+                source: delivery.source,
+                known_source: self.sources.contains_key(delivery.source),
+                reason,
+                headers: delivery.headers,
+                body: &delivery.body,
+                remote_addr: delivery.remote_addr,
+                now,
+            });
+        }
+        result
+    }
+
+    async fn receive(
+        &self,
+        delivery: &Delivery<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<Receipt, ReceiveError> {
         let source = self
             .sources
             .get(delivery.source)
             .ok_or(ReceiveError::UnknownSource)?;
-        let now = self.clock.now();
-        source
-            .scheme
-            .verify(&source.secrets, delivery.headers, &delivery.body, now)?;
+        let verified =
+            source
+                .scheme
+                .verify(&source.secrets, delivery.headers, &delivery.body, now)?;
         // Only a verified body is parsed, and only for the fields we need.
-        let envelope = parse_envelope(&delivery.body)?;
+        let envelope = parse_envelope(&delivery.body, delivery.headers, &source.envelope)?;
         tracing::Span::current().record("event_id", envelope.event_id.as_str());
 
         let event = NewEvent {
@@ -125,8 +176,12 @@ impl ReceiveWebhook {
             event_type: envelope.event_type,
             body_digest: BodyDigest::of(&delivery.body),
             content_type: delivery.headers.get("content-type").map(str::to_owned),
-            body: delivery.body,
+            body: delivery.body.clone(),
             received_at: now,
+            secret_label: source
+                .secrets
+                .get(verified.secret_index)
+                .map(|secret| secret.label().to_owned()),
         };
         let receipt = match self.store.insert_if_absent(event).await? {
             Insertion::Inserted(key) => {
@@ -143,7 +198,8 @@ impl ReceiveWebhook {
                 if !same_body {
                     tracing::warn!(
                         %existing,
-                        "event id reused with a different body; the stored event is kept"
+                        security = "event_id_conflict",
+                        "event id reused with a different body; the stored event is kept and flagged"
                     );
                 }
                 Receipt::Duplicate {

@@ -1,11 +1,11 @@
-//! The command line: `serve` (default), `migrate`, `sign`, `token`.
+//! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`.
+
+mod sign;
 
 use std::{io::Read as _, path::PathBuf, time::Duration};
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand};
-use domain::{SigningSecret, signature::hmac_hex};
-use secrecy::ExposeSecret;
 
 use crate::{
     settings::Settings,
@@ -29,16 +29,36 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Print the `X-Signature` value for a payload (from FILE, or stdin).
+    /// Print the `X-Signature` value for a payload (from FILE, or stdin), or
+    /// with `--scheme` every header that scheme's sender would attach.
     Sign {
-        /// The secret; defaults to the configured source's.
+        /// The secret; defaults to the configured source's first unexpired one.
         #[arg(long)]
         secret: Option<String>,
-        /// The source whose secret to use.
+        /// The source whose secret (and, without --scheme, scheme) to use.
         #[arg(long, default_value = "default")]
         source: String,
+        /// hmac-hex, standard-webhooks, stripe, github, shopify or slack: print headers.
+        #[arg(long)]
+        scheme: Option<String>,
+        /// The event id, for schemes that carry it in a header (default: derived from the body).
+        #[arg(long)]
+        id: Option<String>,
         /// The payload file; `-` or nothing reads stdin.
         file: Option<PathBuf>,
+    },
+    /// Sign a payload with a source's first unexpired secret and POST it (http:// only).
+    Send {
+        /// Where to post, e.g. http://localhost:8000/webhooks/stripe.
+        url: String,
+        /// The configured source to sign for.
+        #[arg(long, default_value = "default")]
+        source: String,
+        /// The event id, for schemes that carry it in a header (default: derived from the body).
+        #[arg(long)]
+        id: Option<String>,
+        /// The payload file; `-` reads stdin.
+        file: PathBuf,
     },
     /// Print a JWT for the dashboard API, signed with the configured secret.
     Token {
@@ -67,21 +87,34 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Sign {
             secret,
             source,
+            scheme,
+            id,
             file,
         } => {
-            let secret = match secret {
-                Some(secret) => secret,
-                None => settings
-                    .sources
-                    .get(&source)
-                    .and_then(|s| s.secret.as_ref())
-                    .map(|s| s.expose_secret().to_owned())
-                    .with_context(|| format!("no secret configured for source {source:?}"))?,
-            };
             let body = read_payload(file)?;
-            println!(
-                "{}",
-                hmac_hex::sign(&SigningSecret::new(secret, "cli"), &body)
+            let request = sign::SignRequest {
+                secret: secret.as_deref(),
+                source: &source,
+                scheme: scheme.as_deref(),
+                id: id.as_deref(),
+            };
+            println!("{}", sign::sign(&settings, &request, &body)?);
+            Ok(())
+        }
+        Command::Send {
+            url,
+            source,
+            id,
+            file,
+        } => {
+            let body = read_payload(Some(file))?;
+            let (status, answer) =
+                sign::send(&settings, &url, &source, id.as_deref(), body).await?;
+            println!("{status}");
+            println!("{answer}");
+            anyhow::ensure!(
+                !status.is_client_error() && !status.is_server_error(),
+                "hookd answered {status}"
             );
             Ok(())
         }

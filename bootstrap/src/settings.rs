@@ -3,12 +3,20 @@
 //!
 //! Validation errors name the key at fault (`processing.workers: …`).
 
+mod handler;
+mod source;
+
 use std::{collections::BTreeMap, net::SocketAddr, path::Path};
 
 use anyhow::Context as _;
 use config::{Config, Environment as EnvSource, File, FileFormat};
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
+
+pub use self::{
+    handler::{HandlerKind, HandlerSettings, Ordering},
+    source::{ConfiguredSecret, LabelledSecret, SecretEntry, SourceSettings},
+};
 
 /// The webhook secret used when none is configured, for local trials only.
 pub const DEV_WEBHOOK_SECRET: &str = "supersecret";
@@ -47,6 +55,10 @@ shutdown_grace_seconds = 15
 
 [log]
 level = "info"
+
+[quarantine]
+per_source_per_minute = 100
+retention_days = 7
 "#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -67,6 +79,7 @@ pub struct Settings {
     pub sources: BTreeMap<String, SourceSettings>,
     pub processing: ProcessingSettings,
     pub log: LogSettings,
+    pub quarantine: QuarantineSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -95,44 +108,14 @@ pub struct AuthSettings {
     pub leeway_seconds: u64,
 }
 
+/// Records of rejected requests (`GET /rejections`).
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct SourceSettings {
-    /// The single secret of the seed's configuration.
-    pub secret: Option<SecretString>,
-    /// `fifo`: one event of this source in flight at a time, in arrival order.
-    #[serde(default)]
-    pub ordering: Ordering,
-    #[serde(default)]
-    pub handler: HandlerSettings,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Ordering {
-    #[default]
-    None,
-    Fifo,
-}
-
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum HandlerKind {
-    #[default]
-    Log,
-    Forward,
-}
-
-/// `[sources.NAME.handler]`: what processing this source's events means.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct HandlerSettings {
-    #[serde(default)]
-    pub kind: HandlerKind,
-    /// Where `forward` POSTs events.
-    pub url: Option<String>,
-    /// The `whsec_…` Standard Webhooks secret `forward` signs with.
-    pub forward_secret: Option<SecretString>,
+pub struct QuarantineSettings {
+    /// Most rejections recorded per source per minute; 0 records none.
+    pub per_source_per_minute: u32,
+    /// Rejections older than this are deleted.
+    pub retention_days: u32,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -224,11 +207,7 @@ impl Settings {
         if self.sources.is_empty() {
             self.sources.insert(
                 "default".to_owned(),
-                SourceSettings {
-                    secret: Some(SecretString::from(DEV_WEBHOOK_SECRET)),
-                    ordering: Ordering::None,
-                    handler: HandlerSettings::default(),
-                },
+                SourceSettings::with_secret(DEV_WEBHOOK_SECRET),
             );
         }
         if self.auth.jwt_secret.is_none() {
@@ -243,12 +222,10 @@ impl Settings {
             keys.push("auth.jwt_secret".to_owned());
         }
         for (name, source) in &self.sources {
-            if source
-                .secret
-                .as_ref()
-                .is_some_and(|secret| secret.expose_secret() == DEV_WEBHOOK_SECRET)
-            {
-                keys.push(format!("sources.{name}.secret"));
+            for secret in source.configured_secrets(name) {
+                if secret.value.expose_secret() == DEV_WEBHOOK_SECRET {
+                    keys.push(secret.key);
+                }
             }
         }
         keys
@@ -323,18 +300,12 @@ impl Settings {
             "auth.jwt_secret",
             "must not be empty",
         )?;
+        ensure(
+            self.quarantine.retention_days >= 1,
+            "quarantine.retention_days",
+            "must be at least 1",
+        )?;
         for (name, source) in &self.sources {
-            ensure(
-                domain::SourceName::parse(name).is_ok(),
-                &format!("sources.{name}"),
-                "a source name is 1 to 64 characters of a-z, 0-9, '-' and '_'",
-            )?;
-            let secret = source.secret.as_ref().map(ExposeSecret::expose_secret);
-            ensure(
-                secret.is_some_and(|s| !s.is_empty()),
-                &format!("sources.{name}.secret"),
-                "is required: a source without a secret would accept forged requests",
-            )?;
             source
                 .handler
                 .validate(&format!("sources.{name}.handler"))?;
@@ -342,6 +313,8 @@ impl Settings {
         if self.environment == Environment::Production {
             self.validate_production()?;
         }
+        // Building the sources checks every source rule (scheme, secrets, pointers).
+        crate::sources::from_settings(self)?;
         Ok(())
     }
 
@@ -354,55 +327,20 @@ impl Settings {
             "auth.jwt_secret",
             "must be at least 32 bytes in production",
         )?;
-        for (name, source) in &self.sources {
-            let long_enough = source
-                .secret
-                .as_ref()
-                .is_some_and(|s| s.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES);
-            ensure(
-                long_enough,
-                &format!("sources.{name}.secret"),
-                "must be at least 32 bytes in production",
-            )?;
-        }
-        Ok(())
-    }
-}
-
-impl HandlerSettings {
-    fn validate(&self, key: &str) -> anyhow::Result<()> {
-        match self.kind {
-            HandlerKind::Log => ensure(
-                self.url.is_none() && self.forward_secret.is_none(),
-                key,
-                "url and forward_secret only apply to kind = \"forward\"",
-            ),
-            HandlerKind::Forward => {
-                let url = self.url.as_deref().unwrap_or_default();
+        // The seed's rule for its own source; other sources follow the
+        // per-scheme minimum (`domain::signature::too_short`).
+        if let Some(source) = self.sources.get("default")
+            && source.scheme.as_deref().is_none_or(|s| s == "hmac-hex")
+        {
+            for secret in source.configured_secrets("default") {
                 ensure(
-                    url.starts_with("http://"),
-                    &format!("{key}.url"),
-                    "is required for kind = \"forward\" and must be an http:// URL (this build has no TLS)",
+                    secret.value.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
+                    &secret.key,
+                    "must be at least 32 bytes in production",
                 )?;
-                let secret = self
-                    .forward_secret
-                    .as_ref()
-                    .map(ExposeSecret::expose_secret);
-                let valid = secret.is_some_and(|s| {
-                    s.starts_with("whsec_")
-                        && domain::signature::validate_secret(
-                            domain::signature::SchemeKind::StandardWebhooks,
-                            &domain::SigningSecret::new(s.as_bytes(), "forward"),
-                        )
-                        .is_ok()
-                });
-                ensure(
-                    valid,
-                    &format!("{key}.forward_secret"),
-                    "is required for kind = \"forward\": a whsec_ followed by base64",
-                )
             }
         }
+        Ok(())
     }
 }
 
@@ -414,5 +352,7 @@ fn ensure(ok: bool, key: &str, rule: &str) -> anyhow::Result<()> {
     }
 }
 
+#[cfg(test)]
+mod source_tests;
 #[cfg(test)]
 mod tests;

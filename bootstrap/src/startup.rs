@@ -6,13 +6,16 @@ use adapters::{
     auth::{JwtSettings, JwtVerifier},
     handlers::{ForwardHandler, LogHandler, PerSource},
     http::{self, AppState, HttpSettings},
-    store::{IngestSettings, SeaOrmStore, StoreSettings},
+    retention::run_rejection_retention,
+    store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
     worker::run_worker,
 };
 use anyhow::Context as _;
 use application::{
-    ListEvents, Processor, ProcessorSettings, ReceiveWebhook, ReplayEvents,
+    ListEvents, ListRejections, Processor, ProcessorSettings, ReceiveWebhook, ReplayEvents,
+    SourceOverview,
     ports::{Clock, EventHandler, SystemClock},
+    quarantine::Quarantine,
 };
 use domain::{RetryPolicy, SigningSecret};
 use migration::{Migrator, MigratorTrait};
@@ -24,6 +27,11 @@ use crate::{
     settings::{HandlerKind, Ordering, Settings},
     sources,
 };
+
+/// Rejections buffered for the quarantine writer before new ones are dropped.
+const QUARANTINE_BUFFER: usize = 1024;
+/// How often rejections past their retention are deleted.
+const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
 /// Replaceable parts, for embedding hookd with your own handler (and for tests).
 #[derive(Default)]
@@ -86,12 +94,18 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let shutdown = CancellationToken::new();
     let abort = CancellationToken::new();
 
+    let sources = sources::from_settings(settings)?;
+    let quarantine = Quarantine::new(
+        Arc::new(RejectionWriter::start(&store, QUARANTINE_BUFFER)),
+        settings.quarantine.per_source_per_minute,
+    );
     let receive = ReceiveWebhook::new(
-        sources::from_settings(settings)?,
+        sources.clone(),
         store.clone(),
         clock.clone(),
         new_work.clone(),
-    );
+    )
+    .with_quarantine(quarantine);
     let state = AppState {
         receive: Arc::new(receive),
         events: Arc::new(ListEvents::new(store.clone())),
@@ -102,6 +116,8 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         )),
         tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings))?),
         store: store.clone(),
+        rejections: Arc::new(ListRejections::new(store.clone())),
+        sources: Arc::new(SourceOverview::new(sources, store.clone(), clock.clone())),
     };
     let router = http::router(
         state,
@@ -137,6 +153,14 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             abort.clone(),
         ));
     }
+
+    workers.spawn(run_rejection_retention(
+        store.clone(),
+        clock.clone(),
+        Duration::from_secs(u64::from(settings.quarantine.retention_days) * 86_400),
+        RETENTION_INTERVAL,
+        shutdown.clone(),
+    ));
 
     let listener = TcpListener::bind(settings.server.bind)
         .await
@@ -178,9 +202,13 @@ impl Application {
             grace,
             ..
         } = self;
-        let server = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-            .await;
+        // With connect info, so quarantine records the peer's address.
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+        .await;
         // If the server failed on its own, the workers must stop too.
         shutdown.cancel();
         tracing::info!("HTTP server stopped; waiting for in-flight events");

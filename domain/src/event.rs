@@ -148,6 +148,8 @@ pub struct NewEvent {
     pub body_digest: BodyDigest,
     pub content_type: Option<String>,
     pub received_at: DateTime<Utc>,
+    /// The label of the source's secret that verified it (for rotations).
+    pub secret_label: Option<String>,
 }
 
 /// A stored event as the dashboard shows it.
@@ -162,6 +164,10 @@ pub struct Event {
     pub received_at: DateTime<Utc>,
     pub processed_at: Option<DateTime<Utc>>,
     pub last_error: Option<String>,
+    /// The label of the secret that verified it; `None` for events stored before labels were.
+    pub secret_label: Option<String>,
+    /// Its id was later received with a different body: a security signal.
+    pub conflict: bool,
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub mod event;
 pub mod event_id;
 pub mod payload;
+pub mod rejection;
 pub mod retry;
 pub mod secret;
 pub mod signature;
@@ -15,7 +16,8 @@ pub mod source;
 
 pub use event::{BodyDigest, Event, EventKey, EventStatus, NewEvent};
 pub use event_id::{EventId, EventIdError};
-pub use payload::{Envelope, PayloadError};
+pub use payload::{Envelope, EnvelopeSpec, EventTypeSource, PayloadError};
+pub use rejection::{Rejection, RejectionReason};
 pub use retry::{RetryDecision, RetryPolicy};
 pub use secret::SigningSecret;
 pub use signature::{Headers, SignatureError, SignatureScheme, Verified};

@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use chrono::{DateTime, Utc};
+
 /// A shared secret used to verify (or create) webhook signatures.
 ///
 /// `Debug` is redacted, there is no `Display`, and the bytes are only reachable
@@ -11,6 +13,8 @@ pub struct SigningSecret {
     bytes: Vec<u8>,
     /// Operator-facing name of the secret (for rotation), never secret itself.
     label: String,
+    /// After this instant the secret no longer verifies anything (the end of a rotation).
+    not_after: Option<DateTime<Utc>>,
 }
 
 impl SigningSecret {
@@ -18,7 +22,25 @@ impl SigningSecret {
         Self {
             bytes: bytes.into(),
             label: label.into(),
+            not_after: None,
         }
+    }
+
+    /// The same secret, refused after `not_after`.
+    #[must_use]
+    pub fn with_not_after(mut self, not_after: DateTime<Utc>) -> Self {
+        self.not_after = Some(not_after);
+        self
+    }
+
+    pub fn not_after(&self) -> Option<DateTime<Utc>> {
+        self.not_after
+    }
+
+    /// Whether the secret may verify a request received at `now`; it still
+    /// may at exactly `not_after`.
+    pub fn is_valid_at(&self, now: DateTime<Utc>) -> bool {
+        self.not_after.is_none_or(|end| now <= end)
     }
 
     pub fn expose(&self) -> &[u8] {
@@ -42,6 +64,7 @@ impl fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningSecret")
             .field("label", &self.label)
+            .field("not_after", &self.not_after)
             .field("bytes", &"[redacted]")
             .finish()
     }
@@ -57,5 +80,14 @@ mod tests {
         let shown = format!("{secret:?}");
         assert!(!shown.contains("supersecret"), "{shown}");
         assert!(shown.contains("default"));
+    }
+
+    #[test]
+    fn a_secret_is_valid_until_and_at_its_not_after_only() {
+        let end = DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+        let secret = SigningSecret::new("s", "old").with_not_after(end);
+        assert!(secret.is_valid_at(end));
+        assert!(!secret.is_valid_at(end + chrono::Duration::seconds(1)));
+        assert!(SigningSecret::new("s", "new").is_valid_at(DateTime::<Utc>::MAX_UTC));
     }
 }

@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::{SignatureScheme, SigningSecret};
+use crate::{EnvelopeSpec, SignatureScheme, SigningSecret};
 
 /// The name of a source as it appears in `/webhooks/{source}` and in config:
 /// 1..=64 characters of `a-z`, `0-9`, `-` and `_`.
@@ -57,8 +57,24 @@ impl fmt::Debug for SourceName {
 pub struct Source {
     pub name: SourceName,
     pub scheme: SignatureScheme,
-    /// Every secret currently valid; several during a rotation.
+    /// Every configured secret; several during a rotation, each valid until
+    /// its `not_after`.
     pub secrets: Vec<SigningSecret>,
+    /// Where its requests carry the event id and type.
+    pub envelope: EnvelopeSpec,
+}
+
+impl Source {
+    /// A source reading the id and type where its scheme puts them.
+    pub fn new(name: SourceName, scheme: SignatureScheme, secrets: Vec<SigningSecret>) -> Self {
+        let envelope = EnvelopeSpec::for_scheme(&scheme);
+        Self {
+            name,
+            scheme,
+            secrets,
+            envelope,
+        }
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_events;
+mod m20261130_000002_sources;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -15,6 +16,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261129_000001_events::Migration)]
+        vec![
+            Box::new(m20261129_000001_events::Migration),
+            Box::new(m20261130_000002_sources::Migration),
+        ]
     }
 }

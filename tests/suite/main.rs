@@ -31,3 +31,5 @@ mod forward;
 mod health;
 mod ingest;
 mod processing;
+mod quarantine;
+mod sources;

@@ -40,6 +40,10 @@ pub struct EventSummary {
     received_at: String,
     processed_at: Option<String>,
     last_error: Option<String>,
+    /// The label of the source's secret that verified it.
+    secret_label: Option<String>,
+    /// Its id was later received with a different body.
+    conflict: bool,
 }
 
 #[derive(Serialize)]
@@ -153,6 +157,8 @@ fn summary(event: Event) -> EventSummary {
         received_at: timestamp(event.received_at),
         processed_at: event.processed_at.map(timestamp),
         last_error: event.last_error,
+        secret_label: event.secret_label,
+        conflict: event.conflict,
     }
 }
 
@@ -162,17 +168,24 @@ pub(super) fn timestamp(at: DateTime<Utc>) -> String {
 
 /// Cursors are opaque to clients: the key of the last event seen, in base64url.
 fn encode_cursor(cursor: Cursor) -> String {
-    URL_SAFE_NO_PAD.encode(cursor.0.as_uuid().as_bytes())
+    encode_uuid_cursor(cursor.0.as_uuid())
 }
 
 fn decode_cursor(raw: &str) -> Result<Cursor, ApiError> {
+    decode_uuid_cursor(raw).map(|uuid| Cursor(EventKey::from_uuid(uuid)))
+}
+
+pub(super) fn encode_uuid_cursor(uuid: Uuid) -> String {
+    URL_SAFE_NO_PAD.encode(uuid.as_bytes())
+}
+
+pub(super) fn decode_uuid_cursor(raw: &str) -> Result<Uuid, ApiError> {
     let invalid = || ApiError::BadRequest {
         code: "invalid_cursor",
         detail: "the cursor is not one this API returned".to_owned(),
     };
     let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    let uuid = Uuid::from_slice(&bytes).map_err(|_| invalid())?;
-    Ok(Cursor(EventKey::from_uuid(uuid)))
+    Uuid::from_slice(&bytes).map_err(|_| invalid())
 }
 
 #[cfg(test)]

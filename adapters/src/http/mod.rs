@@ -4,13 +4,15 @@ mod auth;
 mod error;
 mod events;
 mod health;
+mod rejections;
 mod replay;
+mod sources;
 mod webhook;
 
 use std::sync::Arc;
 
 use application::{
-    ListEvents, ReceiveWebhook, ReplayEvents,
+    ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
@@ -32,6 +34,8 @@ pub struct AppState {
     pub tokens: Arc<dyn TokenVerifier>,
     /// For readiness only.
     pub store: Arc<dyn EventStore>,
+    pub rejections: Arc<ListRejections>,
+    pub sources: Arc<SourceOverview>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -62,6 +66,8 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/{id}", get(events::show))
         .route("/events/{id}/replay", post(replay::one))
         .route("/events/replay", post(replay::matching))
+        .route("/rejections", get(rejections::list))
+        .route("/sources", get(sources::list))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(not_found)

@@ -1,10 +1,12 @@
 //! `POST /webhook` (the source `default`) and `POST /webhooks/{source}`.
 
+use std::{convert::Infallible, net::SocketAddr};
+
 use application::receive::Delivery;
 use axum::{
     Json,
-    extract::{Path, State, rejection::BytesRejection},
-    http::{HeaderMap, StatusCode},
+    extract::{ConnectInfo, FromRequestParts, Path, State, rejection::BytesRejection},
+    http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
 use bytes::Bytes;
@@ -24,6 +26,26 @@ impl Headers for HttpHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {
         self.0.get(name).and_then(|value| value.to_str().ok())
     }
+
+    fn names(&self) -> Vec<&str> {
+        self.0.keys().map(|name| name.as_str()).collect()
+    }
+}
+
+/// The peer's address when the server was started with connect info
+/// (`into_make_service_with_connect_info`), else `None`: never a rejection.
+pub struct PeerAddr(Option<SocketAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
+    type Rejection = Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Infallible> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map(|ConnectInfo(addr)| *addr);
+        Ok(Self(addr))
+    }
 }
 
 #[derive(Serialize)]
@@ -35,24 +57,27 @@ struct ReceiptBody<'a> {
 
 pub async fn receive_default(
     State(state): State<AppState>,
+    PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    receive(&state, DEFAULT_SOURCE, &headers, body).await
+    receive(&state, DEFAULT_SOURCE, peer, &headers, body).await
 }
 
 pub async fn receive_for_source(
     State(state): State<AppState>,
     Path(source): Path<String>,
+    PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
-    receive(&state, &source, &headers, body).await
+    receive(&state, &source, peer, &headers, body).await
 }
 
 async fn receive(
     state: &AppState,
     source: &str,
+    peer: Option<SocketAddr>,
     headers: &HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Response, ApiError> {
@@ -71,6 +96,7 @@ async fn receive(
             source,
             headers: &HttpHeaders(headers),
             body,
+            remote_addr: peer,
         })
         .await?;
     let (status, label, key, event_id) = match &receipt {

@@ -24,6 +24,8 @@ pub mod events {
         pub leased_by: Option<String>,
         pub processed_at: Option<i64>,
         pub last_error: Option<String>,
+        pub secret_label: Option<String>,
+        pub conflict: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -48,6 +50,30 @@ pub mod event_attempts {
         pub finished_at: i64,
         pub outcome: String,
         pub error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+pub mod rejections {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "rejections")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub source: String,
+        pub reason: String,
+        pub received_at: i64,
+        pub remote_addr: Option<String>,
+        pub body_sha256: Vec<u8>,
+        pub body_size: i64,
+        /// Lower-case names, comma-separated (names cannot contain commas).
+        pub header_names: String,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

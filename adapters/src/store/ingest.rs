@@ -17,8 +17,9 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
+    sea_query::Expr,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -195,6 +196,7 @@ async fn insert_batch(
             .into_iter()
             .map(|(id, source, event_id, digest)| ((source, event_id), (id, digest)))
             .collect();
+        flag_conflicts(&txn, &duplicates, &stored).await?;
     }
     if !inserted.is_empty() && txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         // Delivered at commit: wakes the workers of every replica.
@@ -229,6 +231,36 @@ async fn insert_batch(
         .collect()
 }
 
+/// Marks stored events whose id has just arrived again with another body,
+/// in the batch's own transaction.
+async fn flag_conflicts(
+    txn: &DatabaseTransaction,
+    duplicates: &[&NewEvent],
+    stored: &HashMap<(String, String), (Uuid, Vec<u8>)>,
+) -> Result<(), Failure> {
+    let conflicted: HashSet<Uuid> = duplicates
+        .iter()
+        .filter_map(|event| {
+            let lookup = (
+                event.source.as_str().to_owned(),
+                event.event_id.as_str().to_owned(),
+            );
+            let (id, digest) = stored.get(&lookup)?;
+            (digest.as_slice() != event.body_digest.as_bytes()).then_some(*id)
+        })
+        .collect();
+    if conflicted.is_empty() {
+        return Ok(());
+    }
+    events::Entity::update_many()
+        .col_expr(events::Column::Conflict, Expr::value(true))
+        .filter(events::Column::Id.is_in(conflicted))
+        .exec(txn)
+        .await
+        .map_err(classify)?;
+    Ok(())
+}
+
 fn active_model(event: &NewEvent) -> events::ActiveModel {
     let received_at = to_micros(event.received_at);
     events::ActiveModel {
@@ -247,6 +279,8 @@ fn active_model(event: &NewEvent) -> events::ActiveModel {
         leased_by: Set(None),
         processed_at: Set(None),
         last_error: Set(None),
+        secret_label: Set(event.secret_label.clone()),
+        conflict: Set(false),
     }
 }
 

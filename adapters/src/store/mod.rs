@@ -12,8 +12,10 @@ mod ingest;
 mod listen;
 mod query;
 mod queue;
+mod rejections;
 mod replay;
 mod time;
+mod usage;
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,6 +27,7 @@ use sea_orm::{
 
 use self::ingest::Batcher;
 pub use self::ingest::IngestSettings;
+pub use self::rejections::RejectionWriter;
 
 /// `application_name` of hookd's PostgreSQL connections.
 pub const APPLICATION_NAME: &str = "hookd";

@@ -31,9 +31,11 @@ type SummaryRow = (
     i64,
     Option<i64>,
     Option<String>,
+    Option<String>,
+    bool,
 );
 
-const SUMMARY_COLUMNS: [events::Column; 9] = [
+const SUMMARY_COLUMNS: [events::Column; 11] = [
     events::Column::Id,
     events::Column::Source,
     events::Column::EventId,
@@ -43,6 +45,8 @@ const SUMMARY_COLUMNS: [events::Column; 9] = [
     events::Column::ReceivedAt,
     events::Column::ProcessedAt,
     events::Column::LastError,
+    events::Column::SecretLabel,
+    events::Column::Conflict,
 ];
 
 #[async_trait]
@@ -99,6 +103,8 @@ impl EventQuery for SeaOrmStore {
             model.received_at,
             model.processed_at,
             model.last_error,
+            model.secret_label,
+            model.conflict,
         ))?;
         let history = event_attempts::Entity::find()
             .filter(event_attempts::Column::EventKey.eq(key.as_uuid()))
@@ -127,8 +133,19 @@ impl EventQuery for SeaOrmStore {
 }
 
 fn summary(row: SummaryRow) -> Result<Event, QueryError> {
-    let (id, source, event_id, event_type, status, attempts, received_at, processed_at, last_error) =
-        row;
+    let (
+        id,
+        source,
+        event_id,
+        event_type,
+        status,
+        attempts,
+        received_at,
+        processed_at,
+        last_error,
+        secret_label,
+        conflict,
+    ) = row;
     Ok(Event {
         key: EventKey::from_uuid(id),
         source,
@@ -139,5 +156,7 @@ fn summary(row: SummaryRow) -> Result<Event, QueryError> {
         received_at: from_micros(received_at),
         processed_at: processed_at.map(from_micros),
         last_error,
+        secret_label,
+        conflict,
     })
 }

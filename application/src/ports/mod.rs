@@ -5,7 +5,9 @@ mod clock;
 mod handler;
 mod query;
 mod queue;
+mod rejections;
 mod store;
+mod usage;
 
 pub use auth::{AuthError, Principal, TokenVerifier};
 pub use clock::{Clock, SystemClock};
@@ -15,10 +17,17 @@ pub use query::{
     ReplayFilter, ReplayOutcome,
 };
 pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
+pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
 pub use store::{EventStore, Insertion, StoreError};
+pub use usage::{SecretUsage, SecretUse};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use {
     auth::MockTokenVerifier, clock::MockClock, handler::MockEventHandler, query::MockEventQuery,
     query::MockEventReplay, queue::MockEventQueue, store::MockEventStore,
+};
+#[cfg(any(test, feature = "mocks"))]
+pub use {
+    rejections::{MockRejectionQuery, MockRejectionSink},
+    usage::MockSecretUsage,
 };

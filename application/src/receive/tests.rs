@@ -5,16 +5,19 @@ use domain::{SignatureScheme, SigningSecret, SourceName, signature::hmac_hex};
 use mockall::predicate::always;
 
 use super::*;
-use crate::ports::{MockClock, MockEventStore};
+use crate::{
+    ports::{MockClock, MockEventStore, MockRejectionSink},
+    quarantine::Quarantine,
+};
 
 const BODY: &str = r#"{"event_id":"evt_123","type":"invoice.paid"}"#;
 
 fn source() -> Source {
-    Source {
-        name: SourceName::parse("default").unwrap(),
-        scheme: SignatureScheme::default(),
-        secrets: vec![SigningSecret::new("supersecret", "0")],
-    }
+    Source::new(
+        SourceName::parse("default").unwrap(),
+        SignatureScheme::default(),
+        vec![SigningSecret::new("supersecret", "0")],
+    )
 }
 
 fn clock() -> Arc<MockClock> {
@@ -39,6 +42,10 @@ impl Headers for TestHeaders {
             .find(|(key, _)| key.eq_ignore_ascii_case(name))
             .map(|(_, value)| value.as_str())
     }
+
+    fn names(&self) -> Vec<&str> {
+        self.0.iter().map(|(key, _)| *key).collect()
+    }
 }
 
 async fn deliver(
@@ -55,6 +62,7 @@ async fn deliver(
             source: "default",
             headers: &headers,
             body: Bytes::copy_from_slice(body.as_bytes()),
+            remote_addr: Some("192.0.2.7:4321".parse().unwrap()),
         })
         .await
 }
@@ -105,6 +113,7 @@ async fn an_unknown_source_is_refused() {
             source: "nope",
             headers: &TestHeaders(Vec::new()),
             body: Bytes::new(),
+            remote_addr: None,
         })
         .await
         .unwrap_err();
@@ -123,6 +132,7 @@ async fn a_new_event_is_stored_as_received_and_wakes_a_worker() {
                 && &event.body[..] == BODY.as_bytes()
                 && event.body_digest == BodyDigest::of(BODY.as_bytes())
                 && event.content_type.as_deref() == Some("application/json")
+                && event.secret_label.as_deref() == Some("0")
         })
         .times(1)
         .returning(|event| Ok(Insertion::Inserted(event.key)));
@@ -193,4 +203,95 @@ async fn an_unavailable_store_gives_unavailable() {
 
     let err = deliver(&use_case, BODY, &sign(BODY)).await.unwrap_err();
     assert!(matches!(err, ReceiveError::Unavailable(_)));
+}
+
+fn quarantined(sink: MockRejectionSink) -> ReceiveWebhook {
+    let mut store = MockEventStore::new();
+    store.expect_insert_if_absent().never();
+    use_case(store, Arc::new(Notify::new())).with_quarantine(Quarantine::new(Arc::new(sink), 100))
+}
+
+#[tokio::test]
+async fn a_bad_signature_is_quarantined_without_its_value() {
+    let signature = "0".repeat(64);
+    let expected_signature = signature.clone();
+    let mut sink = MockRejectionSink::new();
+    sink.expect_record()
+        .withf(move |r| {
+            r.source == "default"
+                && r.reason == RejectionReason::BadSignature
+                && r.remote_addr.as_deref() == Some("192.0.2.7:4321")
+                && r.body_sha256 == BodyDigest::of(BODY.as_bytes())
+                && r.body_size == BODY.len() as u64
+                && r.header_names == ["content-type", "x-signature"]
+                && !format!("{r:?}").contains(&expected_signature)
+        })
+        .times(1)
+        .return_const(());
+    let use_case = quarantined(sink);
+    let err = deliver(&use_case, BODY, &signature).await.unwrap_err();
+    assert!(matches!(err, ReceiveError::InvalidSignature(_)));
+}
+
+#[tokio::test]
+async fn a_missing_signature_and_an_unknown_source_have_their_reasons() {
+    let mut sink = MockRejectionSink::new();
+    sink.expect_record()
+        .withf(|r| r.reason == RejectionReason::MissingSignature)
+        .times(1)
+        .return_const(());
+    sink.expect_record()
+        .withf(|r| r.reason == RejectionReason::UnknownSource && r.source == "nope")
+        .times(1)
+        .return_const(());
+    let use_case = quarantined(sink);
+    deliver(&use_case, BODY, "").await.unwrap_err();
+    let headers = TestHeaders(Vec::new());
+    use_case
+        .execute(Delivery {
+            source: "nope",
+            headers: &headers,
+            body: Bytes::new(),
+            remote_addr: None,
+        })
+        .await
+        .unwrap_err();
+}
+
+#[tokio::test]
+async fn a_signed_but_malformed_body_is_quarantined_as_malformed() {
+    let mut sink = MockRejectionSink::new();
+    sink.expect_record()
+        .withf(|r| r.reason == RejectionReason::Malformed)
+        .times(1)
+        .return_const(());
+    let use_case = quarantined(sink);
+    deliver(&use_case, "not json", &sign("not json"))
+        .await
+        .unwrap_err();
+}
+
+#[tokio::test]
+async fn an_expired_secret_is_refused_and_quarantined() {
+    let mut store = MockEventStore::new();
+    store.expect_insert_if_absent().never();
+    let expired = SigningSecret::new("supersecret", "old")
+        .with_not_after(DateTime::<Utc>::from_timestamp(1_600_000_000, 0).unwrap());
+    let source = Source::new(
+        SourceName::parse("default").unwrap(),
+        SignatureScheme::default(),
+        vec![expired, SigningSecret::new("the-new-secret", "new")],
+    );
+    let mut sink = MockRejectionSink::new();
+    sink.expect_record()
+        .withf(|r| r.reason == RejectionReason::ExpiredSecret)
+        .times(1)
+        .return_const(());
+    let use_case = ReceiveWebhook::new([source], Arc::new(store), clock(), Arc::new(Notify::new()))
+        .with_quarantine(Quarantine::new(Arc::new(sink), 100));
+    let err = deliver(&use_case, BODY, &sign(BODY)).await.unwrap_err();
+    assert!(matches!(
+        err,
+        ReceiveError::InvalidSignature(SignatureError::ExpiredSecret)
+    ));
 }

@@ -11,6 +11,8 @@ pub const SIGNATURE_HEADER: &str = "X-Hub-Signature-256";
 pub const PREFIX: &str = "sha256=";
 /// The delivery's GUID, GitHub's event id.
 pub const DELIVERY_HEADER: &str = "X-GitHub-Delivery";
+/// The event's name (`push`, `issues`...), hookd's event type.
+pub const EVENT_HEADER: &str = "X-GitHub-Event";
 
 /// Verifies a GitHub request.
 ///

@@ -13,6 +13,8 @@ pub const SIGNATURE_HEADER: &str = "X-Shopify-Hmac-Sha256";
 pub const EVENT_ID_HEADER: &str = "X-Shopify-Event-Id";
 /// Unique per delivery; the fallback when the event id is absent.
 pub const WEBHOOK_ID_HEADER: &str = "X-Shopify-Webhook-Id";
+/// The webhook topic (`orders/create`...), hookd's event type.
+pub const TOPIC_HEADER: &str = "X-Shopify-Topic";
 
 /// Verifies a Shopify request.
 ///

@@ -142,6 +142,21 @@ pub fn sign(
     ])
 }
 
+/// The `whpk_` public key that verifies what a `whsk_` signing key signs, for
+/// configuring a receiver (`hookd sign --public-key`, tests).
+///
+/// # Errors
+/// [`SecretError::InvalidSigningKey`] unless `secret` is a valid `whsk_` key.
+pub fn public_key_of(secret: &SigningSecret) -> Result<String, SecretError> {
+    match parse_key(secret)? {
+        Key::Private(key) => Ok(format!(
+            "{PUBLIC_KEY_PREFIX}{}",
+            STANDARD.encode(key.verifying_key().as_bytes())
+        )),
+        Key::Public(_) | Key::Symmetric(_) => Err(SecretError::InvalidSigningKey),
+    }
+}
+
 /// A `webhook-id` for signing without one: `msg_` and the first 16 bytes of
 /// the body's SHA-256 in hex, so re-signing a body repeats its id, as a
 /// sender's retry would.

@@ -308,3 +308,23 @@ fn the_derived_id_depends_only_on_the_body() {
     assert!(derived_id(BODY).starts_with("msg_"));
     assert_eq!(derived_id(BODY).len(), 4 + 32);
 }
+
+#[test]
+fn the_public_key_of_a_signing_key_verifies_its_signatures() {
+    let signing = SigningSecret::new("whsk_BwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwcHBwc=", "k");
+    let public = public_key_of(&signing).unwrap();
+    assert!(public.starts_with(PUBLIC_KEY_PREFIX));
+    let headers = sign(&signing, ID, at(TIMESTAMP), BODY).unwrap();
+    let result = verify(
+        &secrets(&[&public]),
+        &headers,
+        BODY,
+        at(TIMESTAMP),
+        DEFAULT_TOLERANCE,
+    );
+    assert_eq!(result, Ok(Verified { secret_index: 0 }));
+    assert_eq!(
+        public_key_of(&SigningSecret::new(SECRET, "k")),
+        Err(SecretError::InvalidSigningKey)
+    );
+}

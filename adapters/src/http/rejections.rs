@@ -1,0 +1,92 @@
+//! `GET /rejections`: the quarantine, newest first, with keyset pagination
+//! like `GET /events`.
+
+use application::ports::RejectionFilter;
+use axum::{
+    Json,
+    extract::{Query, State, rejection::QueryRejection},
+};
+use domain::{Rejection, RejectionReason};
+use serde::{Deserialize, Serialize};
+
+use super::{
+    AppState,
+    auth::Authenticated,
+    error::ApiError,
+    events::{decode_uuid_cursor, encode_uuid_cursor, timestamp},
+};
+
+#[derive(Debug, Deserialize)]
+pub struct ListParams {
+    limit: Option<u32>,
+    cursor: Option<String>,
+    source: Option<String>,
+    reason: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RejectionList {
+    items: Vec<RejectionView>,
+    /// Pass as `cursor` to get the next page; `null` on the last page.
+    next_cursor: Option<String>,
+}
+
+#[derive(Serialize)]
+pub struct RejectionView {
+    id: String,
+    source: String,
+    reason: &'static str,
+    received_at: String,
+    remote_addr: Option<String>,
+    body_sha256: String,
+    body_size: u64,
+    header_names: Vec<String>,
+}
+
+pub async fn list(
+    Authenticated(caller): Authenticated,
+    State(state): State<AppState>,
+    params: Result<Query<ListParams>, QueryRejection>,
+) -> Result<Json<RejectionList>, ApiError> {
+    let Query(params) = params.map_err(|rejection| ApiError::BadRequest {
+        code: "invalid_query",
+        detail: rejection.body_text(),
+    })?;
+    let reason = params
+        .reason
+        .as_deref()
+        .map(RejectionReason::parse)
+        .transpose()
+        .map_err(|err| ApiError::BadRequest {
+            code: "invalid_query",
+            detail: err.to_string(),
+        })?;
+    let after = params
+        .cursor
+        .as_deref()
+        .map(decode_uuid_cursor)
+        .transpose()?;
+    let filter = RejectionFilter {
+        source: params.source,
+        reason,
+    };
+    tracing::debug!(caller = %caller.subject, ?filter, "listing rejections");
+    let page = state.rejections.page(&filter, after, params.limit).await?;
+    Ok(Json(RejectionList {
+        items: page.rejections.into_iter().map(view).collect(),
+        next_cursor: page.next.map(encode_uuid_cursor),
+    }))
+}
+
+fn view(rejection: Rejection) -> RejectionView {
+    RejectionView {
+        id: rejection.id.to_string(),
+        source: rejection.source,
+        reason: rejection.reason.as_str(),
+        received_at: timestamp(rejection.received_at),
+        remote_addr: rejection.remote_addr,
+        body_sha256: rejection.body_sha256.to_hex(),
+        body_size: rejection.body_size,
+        header_names: rejection.header_names,
+    }
+}

@@ -1,0 +1,62 @@
+//! `GET /sources`: each configured source, its scheme, its secrets' labels
+//! (never their values) and how many stored events each label verified.
+
+use application::{SecretReport, SourceReport};
+use axum::{Json, extract::State};
+use serde::Serialize;
+
+use super::{AppState, auth::Authenticated, error::ApiError, events::timestamp};
+
+#[derive(Serialize)]
+pub struct SourceList {
+    items: Vec<SourceView>,
+}
+
+#[derive(Serialize)]
+pub struct SourceView {
+    name: String,
+    scheme: &'static str,
+    conflicts: u64,
+    secrets: Vec<SecretView>,
+}
+
+#[derive(Serialize)]
+pub struct SecretView {
+    label: Option<String>,
+    configured: bool,
+    not_after: Option<String>,
+    expired: bool,
+    events: u64,
+    last_received_at: Option<String>,
+}
+
+pub async fn list(
+    Authenticated(caller): Authenticated,
+    State(state): State<AppState>,
+) -> Result<Json<SourceList>, ApiError> {
+    tracing::debug!(caller = %caller.subject, "listing sources");
+    let report = state.sources.report().await?;
+    Ok(Json(SourceList {
+        items: report.into_iter().map(source_view).collect(),
+    }))
+}
+
+fn source_view(source: SourceReport) -> SourceView {
+    SourceView {
+        name: source.name,
+        scheme: source.scheme,
+        conflicts: source.conflicts,
+        secrets: source.secrets.into_iter().map(secret_view).collect(),
+    }
+}
+
+fn secret_view(secret: SecretReport) -> SecretView {
+    SecretView {
+        label: secret.label,
+        configured: secret.configured,
+        not_after: secret.not_after.map(timestamp),
+        expired: secret.expired,
+        events: secret.events,
+        last_received_at: secret.last_received_at.map(timestamp),
+    }
+}

@@ -1,0 +1,128 @@
+//! Rejected requests, as quarantine records them: why, from where, and a
+//! fingerprint of what was sent, never the signature or the body itself.
+
+use std::fmt;
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::{BodyDigest, PayloadError, SignatureError};
+
+/// Why a request was refused, as stored and listed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectionReason {
+    MissingSignature,
+    BadSignature,
+    Stale,
+    Future,
+    ExpiredSecret,
+    UnknownSource,
+    /// Correctly signed, but the id or body breaks a rule.
+    Malformed,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "unknown rejection reason {0:?}; expected one of missing_signature, bad_signature, stale, future, expired_secret, unknown_source, malformed"
+)]
+pub struct UnknownReason(pub String);
+
+impl RejectionReason {
+    pub const ALL: [Self; 7] = [
+        Self::MissingSignature,
+        Self::BadSignature,
+        Self::Stale,
+        Self::Future,
+        Self::ExpiredSecret,
+        Self::UnknownSource,
+        Self::Malformed,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::MissingSignature => "missing_signature",
+            Self::BadSignature => "bad_signature",
+            Self::Stale => "stale",
+            Self::Future => "future",
+            Self::ExpiredSecret => "expired_secret",
+            Self::UnknownSource => "unknown_source",
+            Self::Malformed => "malformed",
+        }
+    }
+
+    /// # Errors
+    /// [`UnknownReason`] for any other string.
+    pub fn parse(raw: &str) -> Result<Self, UnknownReason> {
+        Self::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == raw)
+            .ok_or_else(|| UnknownReason(raw.to_owned()))
+    }
+}
+
+impl From<SignatureError> for RejectionReason {
+    fn from(err: SignatureError) -> Self {
+        match err {
+            SignatureError::Missing => Self::MissingSignature,
+            SignatureError::Malformed | SignatureError::Mismatch => Self::BadSignature,
+            SignatureError::Stale => Self::Stale,
+            SignatureError::Future => Self::Future,
+            SignatureError::ExpiredSecret => Self::ExpiredSecret,
+        }
+    }
+}
+
+impl From<&PayloadError> for RejectionReason {
+    fn from(_: &PayloadError) -> Self {
+        Self::Malformed
+    }
+}
+
+impl fmt::Display for RejectionReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One recorded rejection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// A UUIDv7: sorts by time, and is the listing's keyset cursor.
+    pub id: Uuid,
+    /// The source named by the request (possibly not a configured one).
+    pub source: String,
+    pub reason: RejectionReason,
+    pub received_at: DateTime<Utc>,
+    pub remote_addr: Option<String>,
+    pub body_sha256: BodyDigest,
+    pub body_size: u64,
+    /// Lower-case header names, without their values.
+    pub header_names: Vec<String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_reason_round_trips_through_its_name() {
+        for reason in RejectionReason::ALL {
+            assert_eq!(RejectionReason::parse(reason.as_str()), Ok(reason));
+        }
+        assert!(RejectionReason::parse("nope").is_err());
+    }
+
+    #[test]
+    fn signature_errors_map_to_their_documented_reasons() {
+        for err in [
+            SignatureError::Missing,
+            SignatureError::Malformed,
+            SignatureError::Mismatch,
+            SignatureError::Stale,
+            SignatureError::Future,
+            SignatureError::ExpiredSecret,
+        ] {
+            assert_eq!(RejectionReason::from(err).as_str(), err.reason());
+        }
+    }
+}
