@@ -22,12 +22,16 @@ pub async fn run_worker(
     abort: CancellationToken,
 ) {
     let worker = processor.worker_id().to_owned();
+    let batch_size = processor.batch_size();
     tracing::debug!(%worker, "worker started");
     while !shutdown.is_cancelled() {
         match processor.process_next_batch(&abort).await {
             Ok(report) if report.claimed > 0 => {
-                // There may be more: let an idle worker help, and go again.
-                new_work.notify_one();
+                // There may be more: go again, and after a full batch let an
+                // idle worker help.
+                if report.claimed >= batch_size {
+                    new_work.notify_one();
+                }
                 continue;
             }
             Ok(_) => {}

@@ -87,6 +87,11 @@ impl Processor {
         &self.worker_id
     }
 
+    /// Most events claimed in one step.
+    pub fn batch_size(&self) -> usize {
+        self.settings.batch_size as usize
+    }
+
     /// Claims a batch of due events, runs the handler on each (concurrently,
     /// each under the handler timeout, a panic counted as a failure) and
     /// records every outcome.

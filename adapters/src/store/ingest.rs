@@ -17,9 +17,10 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
-    DatabaseTransaction, EntityTrait, QueryFilter, QuerySelect, TransactionTrait, TryInsertResult,
-    sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, Statement, TryInsertResult,
+    sea_query::{ArrayType, Expr, Value},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -149,22 +150,20 @@ async fn answer(db: &DatabaseConnection, events: Vec<NewEvent>, replies: Vec<Rep
     }
 }
 
-/// Inserts the events that are new, in one transaction, and says for each
-/// whether it was inserted or duplicates a stored one.
+/// Inserts the events that are new and says for each whether it was
+/// inserted or duplicates a stored one.
+///
+/// The insert is one statement, hence atomic on its own; duplicates are
+/// looked up afterwards, when the rows they collided with are committed.
 async fn insert_batch(
     db: &DatabaseConnection,
     events: &[NewEvent],
 ) -> Result<Vec<Insertion>, Failure> {
-    let txn = db.begin().await.map_err(classify)?;
-    let inserted: HashSet<Uuid> = match events::Entity::insert_many(events.iter().map(active_model))
-        .on_conflict_do_nothing_on([events::Column::Source, events::Column::EventId])
-        .exec_with_returning_keys(&txn)
-        .await
-        .map_err(classify)?
-    {
-        TryInsertResult::Inserted(keys) => keys.into_iter().collect(),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
-    };
+    let inserted = match db.get_database_backend() {
+        DbBackend::Postgres => insert_unnest(db, events).await,
+        _ => insert_values(db, events).await,
+    }
+    .map_err(classify)?;
 
     let duplicates: Vec<&NewEvent> = events
         .iter()
@@ -189,22 +188,15 @@ async fn insert_batch(
             ])
             .filter(wanted)
             .into_tuple()
-            .all(&txn)
+            .all(db)
             .await
             .map_err(classify)?;
         stored = rows
             .into_iter()
             .map(|(id, source, event_id, digest)| ((source, event_id), (id, digest)))
             .collect();
-        flag_conflicts(&txn, &duplicates, &stored).await?;
+        flag_conflicts(db, &duplicates, &stored).await?;
     }
-    if !inserted.is_empty() && txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        // Delivered at commit: wakes the workers of every replica.
-        txn.execute_unprepared(&format!("NOTIFY {}", super::listen::CHANNEL))
-            .await
-            .map_err(classify)?;
-    }
-    txn.commit().await.map_err(classify)?;
 
     events
         .iter()
@@ -231,10 +223,9 @@ async fn insert_batch(
         .collect()
 }
 
-/// Marks stored events whose id has just arrived again with another body,
-/// in the batch's own transaction.
+/// Marks stored events whose id has just arrived again with another body.
 async fn flag_conflicts(
-    txn: &DatabaseTransaction,
+    db: &DatabaseConnection,
     duplicates: &[&NewEvent],
     stored: &HashMap<(String, String), (Uuid, Vec<u8>)>,
 ) -> Result<(), Failure> {
@@ -255,10 +246,106 @@ async fn flag_conflicts(
     events::Entity::update_many()
         .col_expr(events::Column::Conflict, Expr::value(true))
         .filter(events::Column::Id.is_in(conflicted))
-        .exec(txn)
+        .exec(db)
         .await
         .map_err(classify)?;
     Ok(())
+}
+
+/// SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`.
+async fn insert_values(
+    db: &DatabaseConnection,
+    events: &[NewEvent],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let result = events::Entity::insert_many(events.iter().map(active_model))
+        .on_conflict_do_nothing_on([events::Column::Source, events::Column::EventId])
+        .exec_with_returning_keys(db)
+        .await?;
+    Ok(match result {
+        TryInsertResult::Inserted(keys) => keys.into_iter().collect(),
+        TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
+    })
+}
+
+/// PostgreSQL: the whole batch as one array per column. The statement text
+/// is the same for every batch size, so it is prepared once per connection;
+/// and it notifies listening replicas, delivered at commit.
+const INSERT_UNNEST: &str = "\
+WITH inserted AS (
+    INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
+                        received_at, status, attempts, next_attempt_at, secret_label, conflict)
+    SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
+           NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
+           NULLIF(secret_label, ''), FALSE
+    FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
+                $7::text[], $8::int8[], $9::text[])
+         AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
+                  received_at, secret_label)
+    ON CONFLICT (source, event_id) DO NOTHING
+    RETURNING id
+)
+SELECT id, pg_notify('hookd_new_events', '')::text AS notified FROM inserted";
+
+async fn insert_unnest(
+    db: &DatabaseConnection,
+    events: &[NewEvent],
+) -> Result<HashSet<Uuid>, DbErr> {
+    debug_assert_eq!(super::listen::CHANNEL, "hookd_new_events");
+    // Arrays cannot carry NULL elements here: absent text is '' and NULLIF
+    // turns it back (an empty type or content-type means none anyway).
+    let text = |f: fn(&NewEvent) -> Option<&str>| -> Value {
+        events
+            .iter()
+            .map(|e| f(e).unwrap_or_default().to_owned())
+            .collect::<Vec<_>>()
+            .into()
+    };
+    let values: Vec<Value> = vec![
+        events
+            .iter()
+            .map(|e| e.key.as_uuid())
+            .collect::<Vec<_>>()
+            .into(),
+        events
+            .iter()
+            .map(|e| e.source.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .into(),
+        events
+            .iter()
+            .map(|e| e.event_id.as_str().to_owned())
+            .collect::<Vec<_>>()
+            .into(),
+        text(|e| e.event_type.as_deref()),
+        bytes_array(events.iter().map(|e| e.body.to_vec())),
+        bytes_array(events.iter().map(|e| e.body_digest.as_bytes().to_vec())),
+        text(|e| e.content_type.as_deref()),
+        events
+            .iter()
+            .map(|e| to_micros(e.received_at))
+            .collect::<Vec<_>>()
+            .into(),
+        text(|e| e.secret_label.as_deref()),
+    ];
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            INSERT_UNNEST,
+            values,
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect()
+}
+
+fn bytes_array(items: impl Iterator<Item = Vec<u8>>) -> Value {
+    Value::Array(
+        ArrayType::Bytes,
+        Some(Box::new(
+            items.map(|bytes| Value::Bytes(Some(bytes))).collect(),
+        )),
+    )
 }
 
 fn active_model(event: &NewEvent) -> events::ActiveModel {

@@ -1,7 +1,10 @@
 //! The queue side of the events table: claiming due events under a lease and
 //! recording attempt outcomes, fenced by the lease token.
 
-use std::time::Duration;
+use std::{
+    collections::{HashMap, HashSet},
+    time::Duration,
+};
 
 use application::ports::{
     AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement,
@@ -148,8 +151,15 @@ impl EventQueue for SeaOrmStore {
             .begin()
             .await
             .map_err(|err| queue_error(classify(err)))?;
-        let mut applied = Vec::with_capacity(settlements.len());
-        for settlement in settlements {
+        // Successes of one lease are recorded by one statement; failures
+        // (each with its own error and retry time) one by one.
+        let (succeeded, failed): (Vec<_>, Vec<_>) = settlements
+            .into_iter()
+            .partition(|s| s.result == AttemptResult::Succeeded);
+        let mut applied = record_successes(&txn, succeeded)
+            .await
+            .map_err(|err| queue_error(classify(err)))?;
+        for settlement in failed {
             if record_outcome(&txn, &settlement)
                 .await
                 .map_err(|err| queue_error(classify(err)))?
@@ -231,6 +241,59 @@ impl SeaOrmStore {
             .map_err(|err| queue_error(classify(err)))?;
         Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX))
     }
+}
+
+/// Marks `processed` every succeeded event still held under its lease, one
+/// statement per lease (a claimed batch shares one); returns those applied.
+/// `processed_at` is the latest finish in the group.
+async fn record_successes(
+    txn: &impl ConnectionTrait,
+    succeeded: Vec<Settlement>,
+) -> Result<Vec<Settlement>, sea_orm::DbErr> {
+    let mut by_lease: HashMap<LeaseToken, Vec<Settlement>> = HashMap::new();
+    for settlement in succeeded {
+        by_lease
+            .entry(settlement.lease)
+            .or_default()
+            .push(settlement);
+    }
+    let mut applied = Vec::new();
+    for (lease, group) in by_lease {
+        let finished = group
+            .iter()
+            .map(|s| s.finished_at)
+            .max()
+            .unwrap_or_else(Utc::now);
+        let update = Query::update()
+            .table(events::Entity)
+            .value(events::Column::Status, EventStatus::Processed.as_str())
+            .value(events::Column::ProcessedAt, to_micros(finished))
+            .value(events::Column::LastError, Option::<String>::None)
+            .value(events::Column::LeaseToken, Option::<Uuid>::None)
+            .value(events::Column::LeasedBy, Option::<String>::None)
+            .and_where(Expr::col(events::Column::LeaseToken).eq(lease.as_uuid()))
+            .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()))
+            .and_where(Expr::col(events::Column::Id).is_in(group.iter().map(|s| s.key.as_uuid())))
+            .returning_col(events::Column::Id)
+            .to_owned();
+        let rows = txn.query_all(&update).await?;
+        let done: HashSet<Uuid> = rows
+            .iter()
+            .map(|row| row.try_get::<Uuid>("", "id"))
+            .collect::<Result<_, _>>()?;
+        for settlement in group {
+            if done.contains(&settlement.key.as_uuid()) {
+                applied.push(settlement);
+            } else {
+                tracing::warn!(
+                    key = %settlement.key,
+                    attempt = settlement.attempt,
+                    "outcome ignored: the lease was lost and the event claimed again"
+                );
+            }
+        }
+    }
+    Ok(applied)
 }
 
 /// Applies one outcome if the attempt still holds its lease; says whether it did.
