@@ -11,3 +11,8 @@ pub mod telemetry;
 
 pub use settings::Settings;
 pub use startup::{Application, Overrides, build, build_with};
+
+/// The README's Rust examples, compiled as doctests so they stay true.
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+pub struct ReadmeDoctests;

@@ -38,6 +38,8 @@ const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 pub struct Overrides {
     /// Runs instead of the configured handlers, for every source.
     pub handler: Option<Arc<dyn EventHandler>>,
+    /// Runs instead of the configured handler of each named source.
+    pub handlers: HashMap<String, Arc<dyn EventHandler>>,
     pub clock: Option<Arc<dyn Clock>>,
 }
 
@@ -45,6 +47,7 @@ impl std::fmt::Debug for Overrides {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Overrides")
             .field("handler", &self.handler.is_some())
+            .field("handlers", &self.handlers.keys().collect::<Vec<_>>())
             .field("clock", &self.clock.is_some())
             .finish()
     }
@@ -128,7 +131,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
 
     let handler = match overrides.handler {
         Some(handler) => handler,
-        None => configured_handlers(settings)?,
+        None => configured_handlers(settings, overrides.handlers)?,
     };
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
@@ -290,10 +293,17 @@ fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
 }
 
 /// Each source's `[sources.NAME.handler]`, behind one router.
-fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandler>> {
+fn configured_handlers(
+    settings: &Settings,
+    mut overrides: HashMap<String, Arc<dyn EventHandler>>,
+) -> anyhow::Result<Arc<dyn EventHandler>> {
     let timeout = Duration::from_secs(settings.processing.handler_timeout_seconds);
     let mut by_source: HashMap<String, Arc<dyn EventHandler>> = HashMap::new();
     for (name, source) in &settings.sources {
+        if let Some(handler) = overrides.remove(name) {
+            by_source.insert(name.clone(), handler);
+            continue;
+        }
         let handler: Arc<dyn EventHandler> = match source.handler.kind {
             HandlerKind::Log => Arc::new(LogHandler),
             HandlerKind::Forward => {
@@ -307,6 +317,9 @@ fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandl
             }
         };
         by_source.insert(name.clone(), handler);
+    }
+    if let Some(name) = overrides.keys().next() {
+        anyhow::bail!("a handler is registered for {name:?}, which is not a configured source");
     }
     Ok(Arc::new(PerSource::new(by_source)))
 }

@@ -27,12 +27,11 @@ use super::{
     time::{from_micros, to_micros},
 };
 
-/// Statuses a claim may pick up (a `processing` one only once its lease expired).
-const CLAIMABLE: [EventStatus; 3] = [
-    EventStatus::Pending,
-    EventStatus::Retrying,
-    EventStatus::Processing,
-];
+/// Statuses a claim may pick up (a `processing` one only once its lease
+/// expired). Written as literal SQL, not bound parameters, so that both
+/// databases see it matches the partial indexes `events_due` and
+/// `events_fifo` (`WHERE status IN (…)`) and use them.
+const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
 
 /// Longest error message kept per attempt.
 const MAX_ERROR_BYTES: usize = 2048;
@@ -58,7 +57,7 @@ impl EventQueue for SeaOrmStore {
         let mut due = Query::select();
         due.column(events::Column::Id)
             .from(events::Entity)
-            .and_where(Expr::col(events::Column::Status).is_in(CLAIMABLE.map(EventStatus::as_str)))
+            .and_where(Expr::cust(UNFINISHED))
             .and_where(Expr::col(events::Column::NextAttemptAt).lte(to_micros(now)))
             .order_by(events::Column::NextAttemptAt, Order::Asc)
             .order_by(events::Column::Id, Order::Asc)
@@ -76,10 +75,7 @@ impl EventQueue for SeaOrmStore {
                     Expr::col((head_table.clone(), events::Column::Source))
                         .equals((events::Entity, events::Column::Source)),
                 )
-                .and_where(
-                    Expr::col((head_table.clone(), events::Column::Status))
-                        .is_in(CLAIMABLE.map(EventStatus::as_str)),
-                )
+                .and_where(Expr::cust(format!("head.{UNFINISHED}")))
                 // Not MIN(id): PostgreSQL before 16 has no min(uuid).
                 .order_by((head_table.clone(), events::Column::Id), Order::Asc)
                 .limit(1)
