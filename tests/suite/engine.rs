@@ -22,6 +22,7 @@ on_both_backends!(
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
+    events_unfinished_after_the_grace_period_are_released_at_once,
 );
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -484,4 +485,52 @@ async fn workers_recover_when_postgres_terminates_their_connections() {
         "no connection was terminated"
     );
     app.stop().await;
+}
+
+async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder {
+        hang_on: Some("evt_stuck".into()),
+        ..Recorder::default()
+    });
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.shutdown_grace_seconds = 1;
+            s.processing.handler_timeout_seconds = 60;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    app.post_signed(&body("evt_stuck")).await;
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processing'",
+        1,
+        WAIT,
+    )
+    .await;
+    let db = db.connect().await;
+    app.stop().await;
+
+    // Released: due now (not after the 5-minute lease), attempt counted.
+    let row = sea_orm::ConnectionTrait::query_one_raw(
+        &db,
+        sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT status, attempts, next_attempt_at, lease_token IS NULL AS free, last_error FROM events",
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    let status: String = row.try_get("", "status").unwrap();
+    let due: i64 = row.try_get("", "next_attempt_at").unwrap();
+    let free: bool = row.try_get("", "free").unwrap();
+    let error: String = row.try_get("", "last_error").unwrap();
+    assert_eq!(status, "retrying");
+    assert!(free, "the lease was not released");
+    assert!(due <= chrono::Utc::now().timestamp_micros());
+    assert!(error.contains("shut down"), "{error}");
 }

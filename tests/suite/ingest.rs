@@ -14,6 +14,7 @@ on_both_backends!(
     bad_signatures_are_refused_and_nothing_is_stored,
     invalid_payloads_are_refused_and_nothing_is_stored,
     fifty_concurrent_copies_give_one_accept_and_one_row,
+    sixty_four_concurrent_writers_all_get_202,
     an_unknown_source_is_not_found,
 );
 
@@ -206,6 +207,33 @@ async fn fifty_concurrent_copies_give_one_accept_and_one_row(backend: Backend) {
     let duplicates = statuses.iter().filter(|s| **s == StatusCode::OK).count();
     assert_eq!((accepted, duplicates), (1, 49), "{statuses:?}");
     assert_eq!(app.event_count().await, 1);
+    app.stop().await;
+}
+
+async fn sixty_four_concurrent_writers_all_get_202(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |_| {}).await;
+    let mut requests = tokio::task::JoinSet::new();
+    for writer in 0..64 {
+        let batch: Vec<_> = (0..10)
+            .map(|n| app.signed_request(&format!(r#"{{"event_id":"w{writer}_{n}"}}"#)))
+            .collect();
+        requests.spawn(async move {
+            let mut statuses = Vec::new();
+            for request in batch {
+                let response = request.send().await.unwrap();
+                statuses.push((response.status(), response.text().await.unwrap()));
+            }
+            statuses
+        });
+    }
+    for (status, body) in requests.join_all().await.into_iter().flatten() {
+        // Never "database is locked", never a 5xx.
+        assert_eq!(status, StatusCode::ACCEPTED, "{body}");
+    }
+    assert_eq!(app.event_count().await, 640);
     app.stop().await;
 }
 

@@ -185,3 +185,76 @@ async fn outcomes_refused_by_fencing_are_reported() {
     .await;
     assert_eq!((report.claimed, report.fenced), (2, 1));
 }
+
+#[tokio::test]
+async fn a_long_handler_keeps_its_lease_alive() {
+    let claimed = event(1);
+    let key = claimed.key;
+    let mut queue = MockEventQueue::new();
+    queue
+        .expect_claim()
+        .return_once(move |_, _, _, _| Ok(vec![claimed]));
+    queue
+        .expect_extend()
+        .withf(move |_, keys, _| keys == &[key])
+        .times(2..)
+        .returning(|_, keys, _| Ok(keys.len()));
+    queue.expect_settle().returning(|_, s| Ok(s.len()));
+    struct Slow;
+    #[async_trait]
+    impl EventHandler for Slow {
+        async fn handle(&self, _: &ClaimedEvent) -> Result<(), HandlerError> {
+            tokio::time::sleep(Duration::from_millis(350)).await;
+            Ok(())
+        }
+    }
+    let settings = ProcessorSettings {
+        lease: Duration::from_millis(300),
+        handler_timeout: Duration::from_secs(5),
+        ..ProcessorSettings::default()
+    };
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(Slow),
+        Arc::new(SystemClock),
+        settings,
+    );
+    let report = processor
+        .process_next_batch(&CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(report.succeeded, 1);
+}
+
+#[tokio::test]
+async fn an_abort_releases_the_events_still_running() {
+    let mut stuck = event(1);
+    stuck.event_id = "slow".into();
+    let key = stuck.key;
+    let mut queue = MockEventQueue::new();
+    queue
+        .expect_claim()
+        .return_once(move |_, _, _, _| Ok(vec![stuck]));
+    queue
+        .expect_release()
+        .withf(move |_, keys, _| keys == &[key])
+        .times(1)
+        .returning(|_, keys, _| Ok(keys.len()));
+    queue.expect_settle().returning(|_, s| Ok(s.len()));
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(FnHandler(|_: &ClaimedEvent| Ok(()))),
+        Arc::new(SystemClock),
+        ProcessorSettings::default(),
+    );
+    let abort = CancellationToken::new();
+    let cancel = abort.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        cancel.cancel();
+    });
+    let report = processor.process_next_batch(&abort).await.unwrap();
+    assert_eq!((report.claimed, report.failed, report.succeeded), (1, 1, 0));
+}
