@@ -15,8 +15,9 @@ use chrono::{DateTime, Utc};
 use domain::{EventKey, EventStatus};
 use sea_orm::{
     ActiveValue::Set,
-    ConnectionTrait, DbBackend, EntityTrait, QueryResult, TransactionTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query},
+    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement,
+    TransactionTrait,
+    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query, Value},
 };
 use uuid::Uuid;
 
@@ -139,8 +140,20 @@ impl EventQueue for SeaOrmStore {
         worker: &str,
         settlements: Vec<Settlement>,
     ) -> Result<usize, QueueError> {
-        if settlements.is_empty() {
-            return Ok(0);
+        let (succeeded, failed): (Vec<_>, Vec<_>) = settlements
+            .into_iter()
+            .partition(|s| s.result == AttemptResult::Succeeded);
+        let mut done_early = 0;
+        let succeeded = if self.backend() == DbBackend::Postgres && !succeeded.is_empty() {
+            done_early = settle_successes_postgres(&self.writer, worker, &succeeded)
+                .await
+                .map_err(|err| queue_error(classify(err)))?;
+            Vec::new()
+        } else {
+            succeeded
+        };
+        if succeeded.is_empty() && failed.is_empty() {
+            return Ok(done_early);
         }
         let txn = self
             .writer
@@ -149,9 +162,6 @@ impl EventQueue for SeaOrmStore {
             .map_err(|err| queue_error(classify(err)))?;
         // Successes of one lease are recorded by one statement; failures
         // (each with its own error and retry time) one by one.
-        let (succeeded, failed): (Vec<_>, Vec<_>) = settlements
-            .into_iter()
-            .partition(|s| s.result == AttemptResult::Succeeded);
         let mut applied = record_successes(&txn, succeeded)
             .await
             .map_err(|err| queue_error(classify(err)))?;
@@ -178,7 +188,7 @@ impl EventQueue for SeaOrmStore {
         txn.commit()
             .await
             .map_err(|err| queue_error(classify(err)))?;
-        Ok(applied.len())
+        Ok(done_early + applied.len())
     }
 
     async fn extend(
@@ -237,6 +247,74 @@ impl SeaOrmStore {
             .map_err(|err| queue_error(classify(err)))?;
         Ok(usize::try_from(result.rows_affected()).unwrap_or(usize::MAX))
     }
+}
+
+/// PostgreSQL: marks the succeeded events `processed` (each still under its
+/// lease, each with its own `processed_at`) and records their attempts, in
+/// one statement: one round trip, atomic without a transaction around it.
+const SETTLE_SUCCESSES: &str = "\
+WITH done AS (
+    UPDATE events AS e
+    SET status = 'processed', processed_at = a.finished_at, last_error = NULL,
+        lease_token = NULL, leased_by = NULL
+    FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[]) AS a(id, lease, finished_at)
+    WHERE e.id = a.id AND e.lease_token = a.lease AND e.status = 'processing'
+    RETURNING e.id
+)
+INSERT INTO event_attempts (event_key, attempt, worker, started_at, finished_at, outcome, error)
+SELECT h.id, h.attempt, $4, h.started_at, h.finished_at, 'succeeded', NULL
+FROM UNNEST($1::uuid[], $5::int4[], $6::int8[], $3::int8[])
+     AS h(id, attempt, started_at, finished_at)
+JOIN done USING (id)
+RETURNING event_key";
+
+async fn settle_successes_postgres(
+    db: &DatabaseConnection,
+    worker: &str,
+    succeeded: &[Settlement],
+) -> Result<usize, sea_orm::DbErr> {
+    let values: Vec<Value> = vec![
+        succeeded
+            .iter()
+            .map(|s| s.key.as_uuid())
+            .collect::<Vec<_>>()
+            .into(),
+        succeeded
+            .iter()
+            .map(|s| s.lease.as_uuid())
+            .collect::<Vec<_>>()
+            .into(),
+        succeeded
+            .iter()
+            .map(|s| to_micros(s.finished_at))
+            .collect::<Vec<_>>()
+            .into(),
+        worker.into(),
+        succeeded
+            .iter()
+            .map(|s| i32::try_from(s.attempt).unwrap_or(i32::MAX))
+            .collect::<Vec<_>>()
+            .into(),
+        succeeded
+            .iter()
+            .map(|s| to_micros(s.started_at))
+            .collect::<Vec<_>>()
+            .into(),
+    ];
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            SETTLE_SUCCESSES,
+            values,
+        ))
+        .await?;
+    if rows.len() < succeeded.len() {
+        tracing::warn!(
+            ignored = succeeded.len() - rows.len(),
+            "outcomes ignored: their leases were lost and the events claimed again"
+        );
+    }
+    Ok(rows.len())
 }
 
 /// Marks `processed` every succeeded event still held under its lease, one
