@@ -7,4 +7,5 @@ pub mod handlers;
 pub mod http;
 pub mod retention;
 pub mod store;
+pub mod tls;
 pub mod worker;

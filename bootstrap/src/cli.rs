@@ -74,6 +74,7 @@ pub enum Command {
 /// # Errors
 /// Whatever the command fails with; `main` prints it and exits non-zero.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    adapters::tls::ensure_crypto_provider();
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(settings).await,

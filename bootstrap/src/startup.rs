@@ -88,6 +88,7 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
 /// # Errors
 /// As [`build`].
 pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Result<Application> {
+    adapters::tls::ensure_crypto_provider();
     let store = Arc::new(connect_store(settings).await?);
     if settings.database.auto_migrate {
         migrate(&store).await?;

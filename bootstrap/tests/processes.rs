@@ -28,6 +28,7 @@ struct Hookd {
 impl Hookd {
     /// Starts the binary on a free loopback port with `HOOKD__…` settings.
     async fn start(db: &TestDb, env: &[(&str, String)]) -> Self {
+        adapters::tls::ensure_crypto_provider();
         let port = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()

@@ -33,6 +33,8 @@ pub struct TestApp {
 
 /// Settings for a test: loopback port 0, the test database, fast polling.
 pub fn test_settings(db: &TestDb) -> Settings {
+    // Every reqwest client needs it; tests build clients of their own.
+    adapters::tls::ensure_crypto_provider();
     let mut settings = Settings::defaults().unwrap();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
     settings.database.url = SecretString::from(db.url.clone());

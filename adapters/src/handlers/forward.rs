@@ -32,6 +32,8 @@ impl ForwardHandler {
     /// # Errors
     /// When the HTTP client cannot be built.
     pub fn new(url: String, secret: SigningSecret, timeout: Duration) -> anyhow::Result<Self> {
+        // Server certificates are checked against the platform's roots.
+        crate::tls::ensure_crypto_provider();
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
@@ -128,6 +130,17 @@ fn snippet(body: &str) -> &str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_client_for_https_targets_can_be_built() {
+        let secret = SigningSecret::new("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "forward");
+        let handler = ForwardHandler::new(
+            "https://example.test/in".into(),
+            secret,
+            Duration::from_secs(5),
+        );
+        assert!(handler.is_ok());
+    }
 
     #[test]
     fn only_transient_statuses_are_retryable() {

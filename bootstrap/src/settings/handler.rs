@@ -46,9 +46,9 @@ impl HandlerSettings {
             HandlerKind::Forward => {
                 let url = self.url.as_deref().unwrap_or_default();
                 ensure(
-                    url.starts_with("http://"),
+                    url.starts_with("http://") || url.starts_with("https://"),
                     &format!("{key}.url"),
-                    "is required for kind = \"forward\" and must be an http:// URL (this build has no TLS)",
+                    "is required for kind = \"forward\" and must be an http:// or https:// URL",
                 )?;
                 let secret = self
                     .forward_secret
