@@ -47,7 +47,7 @@ pub enum Command {
         /// The payload file; `-` or nothing reads stdin.
         file: Option<PathBuf>,
     },
-    /// Sign a payload with a source's first unexpired secret and POST it (http:// only).
+    /// Sign a payload with a source's first unexpired secret and POST it.
     Send {
         /// Where to post, e.g. http://localhost:8000/webhooks/stripe.
         url: String,
