@@ -31,6 +31,9 @@ environment = "development"
 [server]
 bind = "0.0.0.0:8000"
 max_body_bytes = 1048576
+header_read_timeout_seconds = 30
+request_timeout_seconds = 30
+max_concurrent_requests = 4096
 
 [database]
 url = "sqlite://data/hookd.db?mode=rwc"
@@ -39,6 +42,7 @@ max_connections = 16
 acquire_timeout_seconds = 5
 
 [auth]
+algorithm = "HS256"
 leeway_seconds = 60
 
 [processing]
@@ -86,7 +90,14 @@ pub struct Settings {
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
+    /// Default body limit; `sources.NAME.max_body_bytes` overrides it per source.
     pub max_body_bytes: usize,
+    /// A connection that has not sent a request's headers within this is closed.
+    pub header_read_timeout_seconds: u64,
+    /// From the end of the headers to the response; then 408.
+    pub request_timeout_seconds: u64,
+    /// Requests in flight beyond this get 503 + `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,7 +113,11 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
+    /// `HS256` (with `jwt_secret`), or `RS256`, `ES256`, `EdDSA` (with `public_key_file`).
+    pub algorithm: JwtAlgorithm,
     pub jwt_secret: Option<SecretString>,
+    /// PEM public key for RS256, ES256 and EdDSA.
+    pub public_key_file: Option<std::path::PathBuf>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway_seconds: u64,
@@ -132,6 +147,19 @@ pub struct ProcessingSettings {
     pub backoff_cap_seconds: u64,
     pub poll_interval_ms: u64,
     pub shutdown_grace_seconds: u64,
+}
+
+/// The one algorithm dashboard tokens are signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    #[serde(rename = "HS256")]
+    Hs256,
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -210,7 +238,7 @@ impl Settings {
                 SourceSettings::with_secret(DEV_WEBHOOK_SECRET),
             );
         }
-        if self.auth.jwt_secret.is_none() {
+        if self.auth.jwt_secret.is_none() && self.auth.algorithm == JwtAlgorithm::Hs256 {
             self.auth.jwt_secret = Some(SecretString::from(DEV_JWT_SECRET));
         }
     }
@@ -218,7 +246,9 @@ impl Settings {
     /// Development secrets in use, by key, for the start-up warning.
     pub fn development_secrets_in_use(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        if self.jwt_secret().expose_secret() == DEV_JWT_SECRET {
+        if self.auth.algorithm == JwtAlgorithm::Hs256
+            && self.jwt_secret().expose_secret() == DEV_JWT_SECRET
+        {
             keys.push("auth.jwt_secret".to_owned());
         }
         for (name, source) in &self.sources {
@@ -287,6 +317,23 @@ impl Settings {
             "server.max_body_bytes",
             "must be at least 1",
         )?;
+        for (key, value) in [
+            (
+                "server.header_read_timeout_seconds",
+                self.server.header_read_timeout_seconds,
+            ),
+            (
+                "server.request_timeout_seconds",
+                self.server.request_timeout_seconds,
+            ),
+        ] {
+            ensure(value >= 1, key, "must be at least 1")?;
+        }
+        ensure(
+            self.server.max_concurrent_requests >= 1,
+            "server.max_concurrent_requests",
+            "must be at least 1",
+        )?;
         let url = self.database.url.expose_secret();
         ensure(
             ["sqlite:", "postgres:", "postgresql:"]
@@ -295,11 +342,7 @@ impl Settings {
             "database.url",
             "must start with sqlite:, postgres:// or postgresql://",
         )?;
-        ensure(
-            !self.jwt_secret().expose_secret().is_empty(),
-            "auth.jwt_secret",
-            "must not be empty",
-        )?;
+        self.validate_auth()?;
         ensure(
             self.quarantine.retention_days >= 1,
             "quarantine.retention_days",
@@ -309,6 +352,11 @@ impl Settings {
             source
                 .handler
                 .validate(&format!("sources.{name}.handler"))?;
+            ensure(
+                source.max_body_bytes != Some(0),
+                &format!("sources.{name}.max_body_bytes"),
+                "must be at least 1",
+            )?;
         }
         if self.environment == Environment::Production {
             self.validate_production()?;
@@ -318,12 +366,40 @@ impl Settings {
         Ok(())
     }
 
+    /// Exactly one way to verify tokens: a secret for HS256, a key file otherwise.
+    fn validate_auth(&self) -> anyhow::Result<()> {
+        if self.auth.algorithm == JwtAlgorithm::Hs256 {
+            ensure(
+                self.auth.public_key_file.is_none(),
+                "auth.public_key_file",
+                "is for RS256, ES256 and EdDSA; HS256 uses auth.jwt_secret",
+            )?;
+            ensure(
+                !self.jwt_secret().expose_secret().is_empty(),
+                "auth.jwt_secret",
+                "must not be empty",
+            )
+        } else {
+            ensure(
+                self.auth.jwt_secret.is_none(),
+                "auth.jwt_secret",
+                "is for HS256; set only auth.public_key_file for the configured algorithm",
+            )?;
+            ensure(
+                self.auth.public_key_file.is_some(),
+                "auth.public_key_file",
+                "is required for RS256, ES256 and EdDSA",
+            )
+        }
+    }
+
     fn validate_production(&self) -> anyhow::Result<()> {
         if let Some(key) = self.development_secrets_in_use().first() {
             anyhow::bail!("{key}: the development secret may not be used in production");
         }
         ensure(
-            self.jwt_secret().expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
+            self.auth.algorithm != JwtAlgorithm::Hs256
+                || self.jwt_secret().expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
             "auth.jwt_secret",
             "must be at least 32 bytes in production",
         )?;

@@ -5,26 +5,27 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Du
 use adapters::{
     auth::{JwtSettings, JwtVerifier},
     handlers::{ForwardHandler, LogHandler, PerSource},
-    http::{self, AppState, HttpSettings},
+    http::{self, AppState, HttpSettings, IntakeLimits, SourceIntake},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
     worker::run_worker,
 };
 use anyhow::Context as _;
 use application::{
-    ListEvents, ListRejections, Processor, ProcessorSettings, ReceiveWebhook, ReplayEvents,
-    SourceOverview,
+    EventStatistics, ListEvents, ListRejections, Processor, ProcessorSettings, ReceiveWebhook,
+    ReplayEvents, SourceOverview,
     ports::{Clock, EventHandler, SystemClock},
     quarantine::Quarantine,
 };
 use domain::{RetryPolicy, SigningSecret};
+use jsonwebtoken::Algorithm;
 use migration::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    settings::{HandlerKind, Ordering, Settings},
+    settings::{HandlerKind, JwtAlgorithm, Ordering, Settings},
     sources,
 };
 
@@ -55,6 +56,7 @@ pub struct Application {
     local_addr: SocketAddr,
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     workers: JoinSet<()>,
     shutdown: CancellationToken,
     /// Cancelled when the grace period is over: in-flight events are released.
@@ -95,6 +97,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let abort = CancellationToken::new();
 
     let sources = sources::from_settings(settings)?;
+    let intake = intake_limits(settings, &sources);
     let quarantine = Quarantine::new(
         Arc::new(RejectionWriter::start(&store, QUARANTINE_BUFFER)),
         settings.quarantine.per_source_per_minute,
@@ -114,15 +117,19 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             clock.clone(),
             new_work.clone(),
         )),
-        tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings))?),
+        tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings)?).context("auth: the JWT key")?),
         store: store.clone(),
         rejections: Arc::new(ListRejections::new(store.clone())),
         sources: Arc::new(SourceOverview::new(sources, store.clone(), clock.clone())),
+        stats: Arc::new(EventStatistics::new(store.clone(), clock.clone())),
+        intake: Arc::new(intake),
     };
     let router = http::router(
         state,
         HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
+            request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
+            max_concurrent_requests: settings.server.max_concurrent_requests,
         },
     );
 
@@ -170,6 +177,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         local_addr,
         listener,
         router,
+        header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_seconds),
         workers,
         shutdown,
         abort,
@@ -191,25 +199,20 @@ impl Application {
     /// finish within the grace period.
     ///
     /// # Errors
-    /// When the server fails.
+    /// None today: accept errors are logged and retried; the `Result` is
+    /// kept for callers.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             listener,
             router,
+            header_read_timeout,
             mut workers,
             shutdown,
             abort,
             grace,
             ..
         } = self;
-        // With connect info, so quarantine records the peer's address.
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
-        // If the server failed on its own, the workers must stop too.
+        crate::serve::serve(listener, router, header_read_timeout, shutdown.clone()).await;
         shutdown.cancel();
         tracing::info!("HTTP server stopped; waiting for in-flight events");
         let drained = tokio::time::timeout(grace, async {
@@ -231,7 +234,7 @@ impl Application {
                 workers.shutdown().await;
             }
         }
-        server.context("HTTP server failed")
+        Ok(())
     }
 }
 
@@ -289,6 +292,28 @@ fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Each source's body limit, and whether it needs a JSON `Content-Type`.
+fn intake_limits(settings: &Settings, sources: &[domain::Source]) -> IntakeLimits {
+    let default = settings.server.max_body_bytes;
+    sources
+        .iter()
+        .fold(IntakeLimits::new(default), |limits, source| {
+            let name = source.name.as_str();
+            let max_body_bytes = settings
+                .sources
+                .get(name)
+                .and_then(|configured| configured.max_body_bytes)
+                .unwrap_or(default);
+            limits.with_source(
+                name,
+                SourceIntake {
+                    max_body_bytes,
+                    json_only: source.envelope.requires_json_body(),
+                },
+            )
+        })
+}
+
 /// Each source's `[sources.NAME.handler]`, behind one router.
 fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandler>> {
     let timeout = Duration::from_secs(settings.processing.handler_timeout_seconds);
@@ -311,13 +336,39 @@ fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandl
     Ok(Arc::new(PerSource::new(by_source)))
 }
 
-pub fn jwt_settings(settings: &Settings) -> JwtSettings {
-    JwtSettings {
-        secret: settings.jwt_secret().expose_secret().as_bytes().to_vec(),
-        issuer: settings.auth.issuer.clone(),
-        audience: settings.auth.audience.clone(),
-        leeway: Duration::from_secs(settings.auth.leeway_seconds),
-    }
+/// The verifier's settings; reads `auth.public_key_file` for the asymmetric algorithms.
+///
+/// # Errors
+/// When the key file cannot be read.
+pub fn jwt_settings(settings: &Settings) -> anyhow::Result<JwtSettings> {
+    let auth = &settings.auth;
+    let (algorithm, key) = match auth.algorithm {
+        JwtAlgorithm::Hs256 => (
+            Algorithm::HS256,
+            settings.jwt_secret().expose_secret().as_bytes().to_vec(),
+        ),
+        asymmetric => {
+            let path = auth
+                .public_key_file
+                .as_deref()
+                .context("auth.public_key_file is required for this algorithm")?;
+            let pem = std::fs::read(path)
+                .with_context(|| format!("auth.public_key_file: reading {}", path.display()))?;
+            let algorithm = match asymmetric {
+                JwtAlgorithm::Rs256 => Algorithm::RS256,
+                JwtAlgorithm::Es256 => Algorithm::ES256,
+                JwtAlgorithm::Hs256 | JwtAlgorithm::EdDsa => Algorithm::EdDSA,
+            };
+            (algorithm, pem)
+        }
+    };
+    Ok(JwtSettings {
+        algorithm,
+        key,
+        issuer: auth.issuer.clone(),
+        audience: auth.audience.clone(),
+        leeway: Duration::from_secs(auth.leeway_seconds),
+    })
 }
 
 fn processor_settings(settings: &Settings) -> ProcessorSettings {

@@ -11,7 +11,11 @@ use domain::{Event, EventKey, EventStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{AppState, auth::Authenticated, error::ApiError};
+use super::{
+    AppState,
+    auth::{Authorized, EventsRead, source_scope},
+    error::ApiError,
+};
 
 #[derive(Debug, Deserialize)]
 pub struct ListParams {
@@ -19,6 +23,13 @@ pub struct ListParams {
     cursor: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    event_id: Option<String>,
+    /// RFC 3339; inclusive.
+    received_after: Option<DateTime<Utc>>,
+    /// RFC 3339; exclusive.
+    received_before: Option<DateTime<Utc>>,
 }
 
 #[derive(Serialize)]
@@ -73,7 +84,7 @@ pub struct AttemptView {
 }
 
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<EventList>, ApiError> {
@@ -91,9 +102,15 @@ pub async fn list(
             detail: err.to_string(),
         })?;
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let sources = source_scope(&caller, params.source)?;
     let filter = EventFilter {
         status,
-        source: params.source,
+        source: sources.one,
+        only_sources: sources.only,
+        event_type: params.event_type,
+        event_id: params.event_id,
+        received_after: params.received_after,
+        received_before: params.received_before,
     };
     tracing::debug!(caller = %caller.subject, ?filter, "listing events");
     let page = state.events.page(&filter, after, params.limit).await?;
@@ -104,7 +121,7 @@ pub async fn list(
 }
 
 pub async fn show(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
@@ -116,6 +133,8 @@ pub async fn show(
         .events
         .one(key)
         .await?
+        // A token restricted to other sources cannot tell it exists.
+        .filter(|detail| caller.may_see(&detail.event.source))
         .ok_or(ApiError::NotFound("no event has this id"))?;
     Ok(Json(view(detail)))
 }

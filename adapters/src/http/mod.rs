@@ -3,27 +3,35 @@
 mod auth;
 mod error;
 mod events;
+mod hardening;
 mod health;
+mod intake;
 mod rejections;
 mod replay;
 mod sources;
+mod stats;
 mod webhook;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use application::{
-    ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
+    EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::StatusCode,
+    middleware,
     routing::{get, post},
 };
-use tower_http::trace::TraceLayer;
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
-pub use self::{error::ApiError, webhook::DEFAULT_SOURCE};
+pub use self::{
+    error::ApiError,
+    intake::{IntakeLimits, SourceIntake},
+    webhook::DEFAULT_SOURCE,
+};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -36,6 +44,9 @@ pub struct AppState {
     pub store: Arc<dyn EventStore>,
     pub rejections: Arc<ListRejections>,
     pub sources: Arc<SourceOverview>,
+    pub stats: Arc<EventStatistics>,
+    /// Body limits and content types of the webhook routes, per source.
+    pub intake: Arc<IntakeLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,16 +55,23 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Limits of the HTTP edge.
+/// Limits of the HTTP edge (the webhook routes' body limits are in [`IntakeLimits`]).
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
+    /// For JSON bodies of the dashboard API.
     pub max_body_bytes: usize,
+    /// From the end of the headers to the response; then 408.
+    pub request_timeout: Duration,
+    /// Requests in flight beyond this get 503 + `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 4096,
         }
     }
 }
@@ -68,11 +86,21 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/replay", post(replay::matching))
         .route("/rejections", get(rejections::list))
         .route("/sources", get(sources::list))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/stats", get(stats::show))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hardening::Guard::new(
+                settings.max_concurrent_requests,
+                settings.request_timeout,
+            )),
+            hardening::guard,
+        ))
+        // Added after the guard, so probes are never shed.
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .layer(CatchPanicLayer::custom(hardening::panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

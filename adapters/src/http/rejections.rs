@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AppState,
-    auth::Authenticated,
+    auth::{Authorized, RejectionsRead, source_scope},
     error::ApiError,
     events::{decode_uuid_cursor, encode_uuid_cursor, timestamp},
 };
@@ -44,7 +44,7 @@ pub struct RejectionView {
 }
 
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<RejectionsRead>,
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<RejectionList>, ApiError> {
@@ -66,8 +66,10 @@ pub async fn list(
         .as_deref()
         .map(decode_uuid_cursor)
         .transpose()?;
+    let sources = source_scope(&caller, params.source)?;
     let filter = RejectionFilter {
-        source: params.source,
+        source: sources.one,
+        only_sources: sources.only,
         reason,
     };
     tracing::debug!(caller = %caller.subject, ?filter, "listing rejections");

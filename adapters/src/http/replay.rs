@@ -14,16 +14,31 @@ use domain::{EventKey, EventStatus};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{AppState, auth::Authenticated, error::ApiError};
+use super::{
+    AppState,
+    auth::{Authorized, EventsReplay, source_scope},
+    error::ApiError,
+};
 
 pub async fn one(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsReplay>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
     let key = id
         .parse::<EventKey>()
         .map_err(|_| ApiError::NotFound("no event has this id"))?;
+    // Only restricted tokens pay for the extra read.
+    if caller.sources.is_some() {
+        let visible = state
+            .events
+            .one(key)
+            .await?
+            .is_some_and(|detail| caller.may_see(&detail.event.source));
+        if !visible {
+            return Err(ApiError::NotFound("no event has this id"));
+        }
+    }
     tracing::info!(caller = %caller.subject, %key, "replay requested");
     match state.replay.one(key).await? {
         ReplayOutcome::Requeued => Ok((
@@ -51,7 +66,7 @@ pub struct FilterBody {
 }
 
 pub async fn matching(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsReplay>,
     State(state): State<AppState>,
     body: Result<Json<FilterBody>, JsonRejection>,
 ) -> Result<Json<Value>, ApiError> {
@@ -69,9 +84,11 @@ pub async fn matching(
             code: "invalid_filter",
             detail: err.to_string(),
         })?;
+    let sources = source_scope(&caller, body.source)?;
     let filter = ReplayFilter {
         status,
-        source: body.source,
+        source: sources.one,
+        only_sources: sources.only,
         event_type: body.event_type,
         received_after: body.received_after,
         received_before: body.received_before,

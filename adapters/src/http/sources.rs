@@ -5,7 +5,12 @@ use application::{SecretReport, SourceReport};
 use axum::{Json, extract::State};
 use serde::Serialize;
 
-use super::{AppState, auth::Authenticated, error::ApiError, events::timestamp};
+use super::{
+    AppState,
+    auth::{Authorized, StatsRead},
+    error::ApiError,
+    events::timestamp,
+};
 
 #[derive(Serialize)]
 pub struct SourceList {
@@ -31,13 +36,17 @@ pub struct SecretView {
 }
 
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,
 ) -> Result<Json<SourceList>, ApiError> {
     tracing::debug!(caller = %caller.subject, "listing sources");
     let report = state.sources.report().await?;
     Ok(Json(SourceList {
-        items: report.into_iter().map(source_view).collect(),
+        items: report
+            .into_iter()
+            .filter(|source| caller.may_see(&source.name))
+            .map(source_view)
+            .collect(),
     }))
 }
 

@@ -5,15 +5,15 @@ use std::{convert::Infallible, net::SocketAddr};
 use application::receive::Delivery;
 use axum::{
     Json,
-    extract::{ConnectInfo, FromRequestParts, Path, State, rejection::BytesRejection},
+    body::Body,
+    extract::{ConnectInfo, FromRequestParts, Path, State},
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
 use domain::Headers;
 use serde::Serialize;
 
-use super::{AppState, error::ApiError};
+use super::{AppState, error::ApiError, intake::read_body};
 use application::Receipt;
 
 /// The source the seed's `POST /webhook` route receives for.
@@ -59,7 +59,7 @@ pub async fn receive_default(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     receive(&state, DEFAULT_SOURCE, peer, &headers, body).await
 }
@@ -69,7 +69,7 @@ pub async fn receive_for_source(
     Path(source): Path<String>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
     receive(&state, &source, peer, &headers, body).await
 }
@@ -79,17 +79,9 @@ async fn receive(
     source: &str,
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|rejection| ApiError::Rejected {
-        status: rejection.status(),
-        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "unreadable_body"
-        },
-        detail: rejection.body_text(),
-    })?;
+    let body = read_body(state.intake.for_source(source), headers, body).await?;
     let receipt = state
         .receive
         .execute(Delivery {

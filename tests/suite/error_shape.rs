@@ -1,0 +1,162 @@
+//! Every error body, whoever produced it (our handlers, axum's extractors,
+//! the router's fallbacks), is exactly `{"code","detail"}` in JSON.
+
+use hookd_tests::{Backend, TestDb, spawn_app};
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+/// (case, method, path, bearer token, JSON body, expected status)
+type Case<'a> = (
+    &'a str,
+    Method,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    StatusCode,
+);
+
+#[tokio::test]
+async fn every_error_has_the_code_and_detail_shape() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db, |settings| settings.server.max_body_bytes = 64).await;
+    let token = app.token();
+    let too_large = "{}".repeat(64);
+    let cases: Vec<Case<'_>> = vec![
+        (
+            "unknown route",
+            Method::GET,
+            "/nope",
+            None,
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "wrong method",
+            Method::DELETE,
+            "/events",
+            None,
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "wrong method on intake",
+            Method::GET,
+            "/webhook",
+            None,
+            None,
+            StatusCode::METHOD_NOT_ALLOWED,
+        ),
+        (
+            "no token",
+            Method::GET,
+            "/events",
+            None,
+            None,
+            StatusCode::UNAUTHORIZED,
+        ),
+        (
+            "bad query",
+            Method::GET,
+            "/events?limit=many",
+            Some(&token),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad cursor",
+            Method::GET,
+            "/events?cursor=zz",
+            Some(&token),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "bad status",
+            Method::GET,
+            "/events?status=nope",
+            Some(&token),
+            None,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown event",
+            Method::GET,
+            "/events/nope",
+            Some(&token),
+            None,
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "bad JSON",
+            Method::POST,
+            "/events/replay",
+            Some(&token),
+            Some("{"),
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "unknown field",
+            Method::POST,
+            "/events/replay",
+            Some(&token),
+            Some(r#"{"x":1}"#),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "body too large",
+            Method::POST,
+            "/events/replay",
+            Some(&token),
+            Some(&too_large),
+            StatusCode::PAYLOAD_TOO_LARGE,
+        ),
+        (
+            "unknown source",
+            Method::POST,
+            "/webhooks/nope",
+            None,
+            Some("{}"),
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "unsigned webhook",
+            Method::POST,
+            "/webhook",
+            None,
+            Some("{}"),
+            StatusCode::UNAUTHORIZED,
+        ),
+    ];
+    for (case, method, path, bearer, body, expected) in cases {
+        let mut request = app.client.request(method, app.url(path));
+        if let Some(token) = bearer {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request
+                .header("content-type", "application/json")
+                .body(body.to_owned());
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), expected, "{case}");
+        assert_eq!(
+            response.headers()["content-type"],
+            "application/json",
+            "{case}"
+        );
+        let body: Value = response.json().await.unwrap();
+        let mut keys: Vec<&str> = body
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(String::as_str)
+            .collect();
+        keys.sort_unstable();
+        assert_eq!(keys, ["code", "detail"], "{case}: {body}");
+        assert!(
+            body["code"].as_str().is_some_and(|c| !c.is_empty()),
+            "{case}"
+        );
+    }
+    app.stop().await;
+}
