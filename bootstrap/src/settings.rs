@@ -84,6 +84,16 @@ pub struct Settings {
     pub processing: ProcessingSettings,
     pub log: LogSettings,
     pub quarantine: QuarantineSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, scrapers must send `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]

@@ -4,8 +4,9 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Du
 
 use adapters::{
     auth::{JwtSettings, JwtVerifier},
-    handlers::{ForwardHandler, LogHandler, PerSource},
-    http::{self, AppState, HttpSettings, IntakeLimits, SourceIntake},
+    handlers::{ForwardHandler, LogHandler, Metered, PerSource},
+    http::{self, AppState, HttpSettings, IntakeLimits, MetricsEndpoint, SourceIntake},
+    observability::{self, IntakeMetrics},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
     worker::run_worker,
@@ -31,6 +32,8 @@ use crate::{
 
 /// Rejections buffered for the quarantine writer before new ones are dropped.
 const QUARANTINE_BUFFER: usize = 1024;
+/// How often the queue gauges of `GET /metrics` are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often rejections past their retention are deleted.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -98,6 +101,9 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
 
     let sources = sources::from_settings(settings)?;
     let intake = intake_limits(settings, &sources);
+    // Before any counter is registered, or it would count nowhere.
+    let metrics_handle = observability::install();
+    let intake_metrics = IntakeMetrics::new(sources.iter().map(|source| source.name.as_str()));
     let quarantine = Quarantine::new(
         Arc::new(RejectionWriter::start(&store, QUARANTINE_BUFFER)),
         settings.quarantine.per_source_per_minute,
@@ -123,6 +129,15 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         sources: Arc::new(SourceOverview::new(sources, store.clone(), clock.clone())),
         stats: Arc::new(EventStatistics::new(store.clone(), clock.clone())),
         intake: Arc::new(intake),
+        metrics: Arc::new(MetricsEndpoint {
+            handle: metrics_handle,
+            token: settings
+                .metrics
+                .token
+                .as_ref()
+                .map(|token| token.expose_secret().to_owned()),
+        }),
+        intake_metrics: Arc::new(intake_metrics),
     };
     let router = http::router(
         state,
@@ -133,10 +148,10 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         },
     );
 
-    let handler = match overrides.handler {
+    let handler: Arc<dyn EventHandler> = Arc::new(Metered(match overrides.handler {
         Some(handler) => handler,
         None => configured_handlers(settings)?,
-    };
+    }));
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
     if processing.workers > 0
@@ -161,6 +176,12 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         ));
     }
 
+    workers.spawn(observability::run_gauge_refresh(
+        store.clone(),
+        clock.clone(),
+        GAUGE_INTERVAL,
+        shutdown.clone(),
+    ));
     workers.spawn(run_rejection_retention(
         store.clone(),
         clock.clone(),

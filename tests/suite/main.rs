@@ -32,6 +32,7 @@ mod forward;
 mod hardening;
 mod health;
 mod ingest;
+mod metrics;
 mod processing;
 mod quarantine;
 mod scopes;

@@ -63,6 +63,11 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    /// The stable `code` of the body (also the metrics' rejection reason).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::UnknownSource => (StatusCode::NOT_FOUND, "unknown_source"),

@@ -6,6 +6,7 @@ mod events;
 mod hardening;
 mod health;
 mod intake;
+mod metrics;
 mod rejections;
 mod replay;
 mod sources;
@@ -30,6 +31,7 @@ use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 pub use self::{
     error::ApiError,
     intake::{IntakeLimits, SourceIntake},
+    metrics::MetricsEndpoint,
     webhook::DEFAULT_SOURCE,
 };
 
@@ -45,6 +47,8 @@ pub struct AppState {
     pub rejections: Arc<ListRejections>,
     pub sources: Arc<SourceOverview>,
     pub stats: Arc<EventStatistics>,
+    pub metrics: Arc<MetricsEndpoint>,
+    pub intake_metrics: Arc<crate::observability::IntakeMetrics>,
     /// Body limits and content types of the webhook routes, per source.
     pub intake: Arc<IntakeLimits>,
 }
@@ -76,6 +80,23 @@ impl Default for HttpSettings {
     }
 }
 
+/// Every route as (method, path template): the metrics' `route` label and
+/// the OpenAPI coverage test read it. `router` must register exactly these.
+pub const ROUTES: [(&str, &str); 12] = [
+    ("POST", "/webhook"),
+    ("POST", "/webhooks/{source}"),
+    ("GET", "/events"),
+    ("GET", "/events/{id}"),
+    ("POST", "/events/{id}/replay"),
+    ("POST", "/events/replay"),
+    ("GET", "/rejections"),
+    ("GET", "/sources"),
+    ("GET", "/stats"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+];
+
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
     Router::new()
         .route("/webhook", post(webhook::receive_default))
@@ -100,6 +121,8 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         // Added after the guard, so probes are never shed.
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .layer(middleware::from_fn(metrics::observe))
         .layer(CatchPanicLayer::custom(hardening::panic_response))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

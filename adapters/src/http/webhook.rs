@@ -14,6 +14,7 @@ use domain::Headers;
 use serde::Serialize;
 
 use super::{AppState, error::ApiError, intake::read_body};
+use crate::observability::Received;
 use application::Receipt;
 
 /// The source the seed's `POST /webhook` route receives for.
@@ -61,7 +62,9 @@ pub async fn receive_default(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive(&state, DEFAULT_SOURCE, peer, &headers, body).await
+    receive(&state, DEFAULT_SOURCE, peer, &headers, body)
+        .await
+        .inspect_err(|err| state.intake_metrics.rejected(DEFAULT_SOURCE, err.code()))
 }
 
 pub async fn receive_for_source(
@@ -71,7 +74,9 @@ pub async fn receive_for_source(
     headers: HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    receive(&state, &source, peer, &headers, body).await
+    receive(&state, &source, peer, &headers, body)
+        .await
+        .inspect_err(|err| state.intake_metrics.rejected(&source, err.code()))
 }
 
 async fn receive(
@@ -92,8 +97,23 @@ async fn receive(
         })
         .await?;
     let (status, label, key, event_id) = match &receipt {
-        Receipt::Accepted { key, event_id } => (StatusCode::ACCEPTED, "accepted", key, event_id),
-        Receipt::Duplicate { key, event_id, .. } => (StatusCode::OK, "duplicate", key, event_id),
+        Receipt::Accepted { key, event_id } => {
+            state.intake_metrics.received(source, Received::Accepted);
+            (StatusCode::ACCEPTED, "accepted", key, event_id)
+        }
+        Receipt::Duplicate {
+            key,
+            event_id,
+            conflict,
+        } => {
+            let outcome = if *conflict {
+                Received::Conflict
+            } else {
+                Received::Duplicate
+            };
+            state.intake_metrics.received(source, outcome);
+            (StatusCode::OK, "duplicate", key, event_id)
+        }
     };
     let body = ReceiptBody {
         status: label,

@@ -1,7 +1,7 @@
 //! Counts for `GET /stats` and the metrics gauges: grouped queries over the
 //! events table, never per request on the intake path.
 
-use application::ports::{EventCounts, EventStats, MinuteCount, QueryError};
+use application::ports::{EventCounts, EventStats, MinuteCount, QueryError, QueueGauges};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::EventStatus;
@@ -78,6 +78,45 @@ impl EventStats for SeaOrmStore {
             by_source_and_status,
             oldest_waiting_since: oldest.flatten().map(from_micros),
         })
+    }
+
+    async fn queue_gauges(&self) -> Result<QueueGauges, QueryError> {
+        let rows: Vec<(String, i64, Option<i64>)> = events::Entity::find()
+            .select_only()
+            .column(events::Column::Status)
+            .column_as(
+                SimpleExpr::from(Func::count(Expr::col(events::Column::Id))),
+                "events",
+            )
+            .column_as(
+                SimpleExpr::from(Func::min(Expr::col(events::Column::ReceivedAt))),
+                "oldest",
+            )
+            .filter(events::Column::Status.is_in([
+                EventStatus::Pending.as_str(),
+                EventStatus::Retrying.as_str(),
+                EventStatus::Dead.as_str(),
+            ]))
+            .group_by(events::Column::Status)
+            .into_tuple()
+            .all(&self.reader)
+            .await
+            .map_err(query_error)?;
+        let mut gauges = QueueGauges::default();
+        for (status, count, oldest) in rows {
+            let count = u64::try_from(count).unwrap_or(0);
+            if status == EventStatus::Dead.as_str() {
+                gauges.dead = count;
+            } else {
+                gauges.waiting += count;
+                let oldest = oldest.map(from_micros);
+                gauges.oldest_waiting_since = match (gauges.oldest_waiting_since, oldest) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                };
+            }
+        }
+        Ok(gauges)
     }
 
     async fn per_minute(

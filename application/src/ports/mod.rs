@@ -19,7 +19,7 @@ pub use query::{
 };
 pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
 pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
-pub use stats::{EventCounts, EventStats, MinuteCount};
+pub use stats::{EventCounts, EventStats, MinuteCount, QueueGauges};
 pub use store::{EventStore, Insertion, StoreError};
 pub use usage::{SecretUsage, SecretUse};
 

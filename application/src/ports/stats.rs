@@ -15,6 +15,15 @@ pub struct EventCounts {
     pub oldest_waiting_since: Option<DateTime<Utc>>,
 }
 
+/// What the metrics gauges show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueGauges {
+    /// Pending and retrying events.
+    pub waiting: u64,
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    pub dead: u64,
+}
+
 /// Arrivals per minute.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MinuteCount {
@@ -31,6 +40,12 @@ pub trait EventStats: Send + Sync {
     /// # Errors
     /// [`QueryError::Unavailable`] when the database cannot be reached.
     async fn counts(&self, only_sources: Option<Vec<String>>) -> Result<EventCounts, QueryError>;
+
+    /// Waiting and dead events, from one query.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn queue_gauges(&self) -> Result<QueueGauges, QueryError>;
 
     /// Arrivals per minute since `since` (minutes without arrivals are absent).
     ///
