@@ -160,3 +160,30 @@ async fn every_error_has_the_code_and_detail_shape() {
     }
     app.stop().await;
 }
+
+#[tokio::test]
+async fn request_ids_are_kept_or_generated_and_echoed() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db, |_| {}).await;
+    let kept = app
+        .client
+        .get(app.url("/healthz"))
+        .header("x-request-id", "caller-42")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(kept.headers()["x-request-id"], "caller-42");
+    let mut generated = Vec::new();
+    for _ in 0..2 {
+        // Errors carry it too.
+        let response = app.client.get(app.url("/nope")).send().await.unwrap();
+        let id = response.headers()["x-request-id"]
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(!id.is_empty());
+        generated.push(id);
+    }
+    assert_ne!(generated[0], generated[1]);
+    app.stop().await;
+}

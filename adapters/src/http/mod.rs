@@ -9,6 +9,7 @@ mod intake;
 mod metrics;
 mod rejections;
 mod replay;
+mod request_id;
 mod sources;
 mod stats;
 mod webhook;
@@ -26,7 +27,11 @@ use axum::{
     middleware,
     routing::{get, post},
 };
-use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
 pub use self::{
     error::ApiError,
@@ -124,7 +129,12 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/metrics", get(metrics::render))
         .layer(middleware::from_fn(metrics::observe))
         .layer(CatchPanicLayer::custom(hardening::panic_response))
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        // Outermost: the id exists before the span is made and is echoed back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(
+            request_id::SequentialRequestId::new(),
+        ))
         .with_state(state)
 }
 
