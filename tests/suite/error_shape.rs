@@ -187,3 +187,38 @@ async fn request_ids_are_kept_or_generated_and_echoed() {
     assert_ne!(generated[0], generated[1]);
     app.stop().await;
 }
+
+/// Every route of `adapters::http::ROUTES` (which the OpenAPI test checks
+/// against the document) is served by the router: neither the fallback's 404
+/// nor a 405 comes back, and `/openapi.json` is served.
+#[tokio::test]
+async fn every_listed_route_is_served() {
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db, |_| {}).await;
+    for (method, template) in adapters::http::ROUTES {
+        let path = template
+            .replace("{source}", "default")
+            .replace("{id}", "00000000-0000-7000-8000-000000000000");
+        let response = app
+            .client
+            .request(method.parse().unwrap(), app.url(&path))
+            .send()
+            .await
+            .unwrap();
+        let status = response.status();
+        assert_ne!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {path}");
+        let body = response.text().await.unwrap();
+        assert!(!body.contains("no such route"), "{method} {path}: {body}");
+    }
+    let document: Value = app
+        .client
+        .get(app.url("/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(document["paths"]["/stats"]["get"].is_object());
+    app.stop().await;
+}

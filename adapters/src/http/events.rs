@@ -15,9 +15,11 @@ use super::{
     AppState,
     auth::{Authorized, EventsRead, source_scope},
     error::ApiError,
+    error::ErrorBody,
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     limit: Option<u32>,
     cursor: Option<String>,
@@ -27,19 +29,21 @@ pub struct ListParams {
     event_type: Option<String>,
     event_id: Option<String>,
     /// RFC 3339; inclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
     received_after: Option<DateTime<Utc>>,
     /// RFC 3339; exclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
     received_before: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventList {
     items: Vec<EventSummary>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventSummary {
     id: String,
     source: String,
@@ -57,7 +61,7 @@ pub struct EventSummary {
     conflict: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventView {
     #[serde(flatten)]
     summary: EventSummary,
@@ -65,6 +69,7 @@ pub struct EventView {
     payload_sha256: String,
     /// The body as JSON when it is JSON...
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     payload: Option<serde_json::Value>,
     /// ...otherwise its bytes in standard base64.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -73,7 +78,7 @@ pub struct EventView {
     history: Vec<AttemptView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     attempt: u32,
     worker: String,
@@ -83,6 +88,11 @@ pub struct AttemptView {
     error: Option<String>,
 }
 
+/// Stored events, newest first, with keyset pagination.
+#[utoipa::path(get, path = "/events", tag = "dashboard", params(ListParams),
+    security(("bearer" = ["events:read"])),
+    responses((status = 200, body = EventList),
+        (status = 400, description = "Bad query or cursor", body = ErrorBody), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn list(
     Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
@@ -120,6 +130,13 @@ pub async fn list(
     }))
 }
 
+/// One event with its payload and attempt history.
+#[utoipa::path(get, path = "/events/{id}", tag = "dashboard",
+    params(("id" = String, Path, description = "The event's key")),
+    security(("bearer" = ["events:read"])),
+    responses((status = 200, body = EventView),
+        (status = 404, description = "No such event (or not visible to the token)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn show(
     Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,

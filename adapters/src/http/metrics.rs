@@ -12,7 +12,10 @@ use axum::{
 };
 use metrics_exporter_prometheus::PrometheusHandle;
 
-use super::{AppState, ROUTES, error::ApiError};
+use super::{
+    AppState, ROUTES,
+    error::{ApiError, ErrorBody},
+};
 use crate::observability;
 
 /// What `GET /metrics` serves, and who may read it.
@@ -31,6 +34,11 @@ impl std::fmt::Debug for MetricsEndpoint {
     }
 }
 
+/// Prometheus text; a bearer token when `metrics.token` is configured.
+#[utoipa::path(get, path = "/metrics", tag = "probes",
+    security((), ("metrics_token" = [])),
+    responses((status = 200, content_type = "text/plain", body = String),
+        (status = 401, description = "Missing or wrong metrics token", body = ErrorBody)))]
 pub async fn render(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -7,6 +7,7 @@ mod hardening;
 mod health;
 mod intake;
 mod metrics;
+mod openapi;
 mod rejections;
 mod replay;
 mod request_id;
@@ -87,7 +88,7 @@ impl Default for HttpSettings {
 
 /// Every route as (method, path template): the metrics' `route` label and
 /// the OpenAPI coverage test read it. `router` must register exactly these.
-pub const ROUTES: [(&str, &str); 12] = [
+pub const ROUTES: [(&str, &str); 13] = [
     ("POST", "/webhook"),
     ("POST", "/webhooks/{source}"),
     ("GET", "/events"),
@@ -100,6 +101,7 @@ pub const ROUTES: [(&str, &str); 12] = [
     ("GET", "/healthz"),
     ("GET", "/readyz"),
     ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
 ];
 
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
@@ -127,6 +129,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
         .layer(middleware::from_fn(metrics::observe))
         .layer(CatchPanicLayer::custom(hardening::panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))

@@ -18,8 +18,17 @@ use super::{
     AppState,
     auth::{Authorized, EventsReplay, source_scope},
     error::ApiError,
+    error::ErrorBody,
 };
 
+/// Re-queues one processed or dead event.
+#[utoipa::path(post, path = "/events/{id}/replay", tag = "dashboard",
+    params(("id" = String, Path, description = "The event's key")),
+    security(("bearer" = ["events:replay"])),
+    responses((status = 202, description = "Re-queued", body = Object),
+        (status = 404, description = "No such event", body = ErrorBody),
+        (status = 409, description = "The event is not finished", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn one(
     Authorized(caller, _): Authorized<EventsReplay>,
     State(state): State<AppState>,
@@ -54,17 +63,26 @@ pub async fn one(
     }
 }
 
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterBody {
     status: Option<String>,
     source: Option<String>,
     #[serde(rename = "type")]
     event_type: Option<String>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     received_after: Option<DateTime<Utc>>,
+    #[schema(value_type = Option<String>, format = DateTime)]
     received_before: Option<DateTime<Utc>>,
 }
 
+/// Re-queues every processed or dead event matching the filter.
+#[utoipa::path(post, path = "/events/replay", tag = "dashboard", request_body = FilterBody,
+    security(("bearer" = ["events:replay"])),
+    responses((status = 200, description = "How many were re-queued", body = Object),
+        (status = 400, description = "Bad JSON or filter", body = ErrorBody),
+        (status = 422, description = "Unknown field", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn matching(
     Authorized(caller, _): Authorized<EventsReplay>,
     State(state): State<AppState>,

@@ -8,16 +8,16 @@ use serde::Serialize;
 use super::{
     AppState,
     auth::{Authorized, StatsRead},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     events::timestamp,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceList {
     items: Vec<SourceView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     name: String,
     scheme: &'static str,
@@ -25,7 +25,7 @@ pub struct SourceView {
     secrets: Vec<SecretView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SecretView {
     label: Option<String>,
     configured: bool,
@@ -35,6 +35,10 @@ pub struct SecretView {
     last_received_at: Option<String>,
 }
 
+/// Configured sources, their secrets' labels and usage.
+#[utoipa::path(get, path = "/sources", tag = "dashboard",
+    security(("bearer" = ["stats:read"])),
+    responses((status = 200, body = SourceList), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn list(
     Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,

@@ -9,11 +9,11 @@ use serde::Serialize;
 use super::{
     AppState,
     auth::{Authorized, StatsRead},
-    error::ApiError,
+    error::{ApiError, ErrorBody},
     events::timestamp,
 };
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct StatsView {
     by_status: BTreeMap<&'static str, u64>,
     by_source: BTreeMap<String, u64>,
@@ -26,12 +26,16 @@ pub struct StatsView {
     per_minute: Vec<MinuteView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct MinuteView {
     minute: String,
     events: u64,
 }
 
+/// Counts by status and source, queue depth and age, arrivals per minute.
+#[utoipa::path(get, path = "/stats", tag = "dashboard",
+    security(("bearer" = ["stats:read"])),
+    responses((status = 200, body = StatsView), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn show(
     Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,

@@ -13,7 +13,11 @@ use axum::{
 use domain::Headers;
 use serde::Serialize;
 
-use super::{AppState, error::ApiError, intake::read_body};
+use super::{
+    AppState,
+    error::{ApiError, ErrorBody},
+    intake::read_body,
+};
 use crate::observability::Received;
 use application::Receipt;
 
@@ -49,13 +53,27 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     }
 }
 
-#[derive(Serialize)]
-struct ReceiptBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ReceiptBody<'a> {
     status: &'static str,
     id: String,
     event_id: &'a str,
 }
 
+/// A webhook for the source `default`.
+#[utoipa::path(post, path = "/webhook", tag = "intake",
+    request_body(content = String, content_type = "application/json",
+        description = "The sender's raw bytes; the signature is checked over them exactly"),
+    responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 404, description = "Unknown source", body = ErrorBody),
+        (status = 408, description = "Request timeout", body = ErrorBody),
+        (status = 413, description = "Body over the source's limit", body = ErrorBody),
+        (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
+        (status = 422, description = "No usable event id", body = ErrorBody),
+        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn receive_default(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -67,6 +85,21 @@ pub async fn receive_default(
         .inspect_err(|err| state.intake_metrics.rejected(DEFAULT_SOURCE, err.code()))
 }
 
+/// A webhook for a configured source.
+#[utoipa::path(post, path = "/webhooks/{source}", tag = "intake",
+    params(("source" = String, Path, description = "A configured source's name")),
+    request_body(content = String, content_type = "application/json",
+        description = "The sender's raw bytes; the signature is checked over them exactly"),
+    responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 404, description = "Unknown source", body = ErrorBody),
+        (status = 408, description = "Request timeout", body = ErrorBody),
+        (status = 413, description = "Body over the source's limit", body = ErrorBody),
+        (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
+        (status = 422, description = "No usable event id", body = ErrorBody),
+        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn receive_for_source(
     State(state): State<AppState>,
     Path(source): Path<String>,
