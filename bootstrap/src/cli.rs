@@ -1,5 +1,6 @@
 //! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`.
 
+mod operate;
 mod sign;
 
 use std::{io::Read as _, path::PathBuf, time::Duration};
@@ -62,6 +63,18 @@ pub enum Command {
         /// The payload file; `-` reads stdin.
         file: PathBuf,
     },
+    /// Events of a running instance: list, show, replay.
+    Events {
+        #[command(flatten)]
+        remote: operate::Remote,
+        #[command(subcommand)]
+        command: operate::EventsCommand,
+    },
+    /// Counts of a running instance (GET /stats).
+    Stats {
+        #[command(flatten)]
+        remote: operate::Remote,
+    },
     /// Print a JWT for the dashboard API, signed with the configured secret.
     Token {
         /// Who the token is for (its `sub`).
@@ -83,8 +96,21 @@ pub enum Command {
 /// # Errors
 /// Whatever the command fails with; `main` prints it and exits non-zero.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // The operator commands talk to a running instance: no local configuration.
+    match cli.command {
+        Some(Command::Events { remote, command }) => {
+            println!("{}", operate::events(&remote, command).await?);
+            return Ok(());
+        }
+        Some(Command::Stats { remote }) => {
+            println!("{}", operate::stats(&remote).await?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Events { .. } | Command::Stats { .. } => Ok(()),
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             telemetry::init(&settings);
