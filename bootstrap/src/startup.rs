@@ -1,11 +1,11 @@
 //! Wiring: one `build` that `main` and the tests both use.
 
-use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Duration};
+use std::{net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use adapters::{
-    auth::{JwtSettings, JwtVerifier},
-    handlers::{ForwardHandler, LogHandler, Metered, PerSource},
-    http::{self, AppState, HttpSettings, IntakeLimits, MetricsEndpoint, SourceIntake},
+    auth::JwtVerifier,
+    handlers::Metered,
+    http::{self, AppState, HttpSettings, MetricsEndpoint},
     observability::{self, IntakeMetrics},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
@@ -13,20 +13,22 @@ use adapters::{
 };
 use anyhow::Context as _;
 use application::{
-    EventStatistics, ListEvents, ListRejections, Processor, ProcessorSettings, ReceiveWebhook,
-    ReplayEvents, SourceOverview,
+    EventStatistics, ListEvents, ListRejections, Processor, ReceiveWebhook, ReplayEvents,
+    SourceOverview,
     ports::{Clock, EventHandler, SystemClock},
     quarantine::Quarantine,
 };
-use domain::{RetryPolicy, SigningSecret};
-use jsonwebtoken::Algorithm;
 use migration::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
+mod parts;
+
+pub use self::parts::jwt_settings;
+use self::parts::{configured_handlers, instance_id, intake_limits, processor_settings};
 use crate::{
-    settings::{HandlerKind, JwtAlgorithm, Ordering, Settings},
+    settings::{Ordering, Settings},
     sources,
 };
 
@@ -311,105 +313,4 @@ fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating the database directory {}", parent.display()))?;
     }
     Ok(())
-}
-
-/// Each source's body limit, and whether it needs a JSON `Content-Type`.
-fn intake_limits(settings: &Settings, sources: &[domain::Source]) -> IntakeLimits {
-    let default = settings.server.max_body_bytes;
-    sources
-        .iter()
-        .fold(IntakeLimits::new(default), |limits, source| {
-            let name = source.name.as_str();
-            let max_body_bytes = settings
-                .sources
-                .get(name)
-                .and_then(|configured| configured.max_body_bytes)
-                .unwrap_or(default);
-            limits.with_source(
-                name,
-                SourceIntake {
-                    max_body_bytes,
-                    json_only: source.envelope.requires_json_body(),
-                },
-            )
-        })
-}
-
-/// Each source's `[sources.NAME.handler]`, behind one router.
-fn configured_handlers(settings: &Settings) -> anyhow::Result<Arc<dyn EventHandler>> {
-    let timeout = Duration::from_secs(settings.processing.handler_timeout_seconds);
-    let mut by_source: HashMap<String, Arc<dyn EventHandler>> = HashMap::new();
-    for (name, source) in &settings.sources {
-        let handler: Arc<dyn EventHandler> = match source.handler.kind {
-            HandlerKind::Log => Arc::new(LogHandler),
-            HandlerKind::Forward => {
-                let (Some(url), Some(secret)) =
-                    (&source.handler.url, &source.handler.forward_secret)
-                else {
-                    anyhow::bail!("sources.{name}.handler: forward needs url and forward_secret");
-                };
-                let secret = SigningSecret::new(secret.expose_secret().as_bytes(), "forward");
-                Arc::new(ForwardHandler::new(url.clone(), secret, timeout)?)
-            }
-        };
-        by_source.insert(name.clone(), handler);
-    }
-    Ok(Arc::new(PerSource::new(by_source)))
-}
-
-/// The verifier's settings; reads `auth.public_key_file` for the asymmetric algorithms.
-///
-/// # Errors
-/// When the key file cannot be read.
-pub fn jwt_settings(settings: &Settings) -> anyhow::Result<JwtSettings> {
-    let auth = &settings.auth;
-    let (algorithm, key) = match auth.algorithm {
-        JwtAlgorithm::Hs256 => (
-            Algorithm::HS256,
-            settings.jwt_secret().expose_secret().as_bytes().to_vec(),
-        ),
-        asymmetric => {
-            let path = auth
-                .public_key_file
-                .as_deref()
-                .context("auth.public_key_file is required for this algorithm")?;
-            let pem = std::fs::read(path)
-                .with_context(|| format!("auth.public_key_file: reading {}", path.display()))?;
-            let algorithm = match asymmetric {
-                JwtAlgorithm::Rs256 => Algorithm::RS256,
-                JwtAlgorithm::Es256 => Algorithm::ES256,
-                JwtAlgorithm::Hs256 | JwtAlgorithm::EdDsa => Algorithm::EdDSA,
-            };
-            (algorithm, pem)
-        }
-    };
-    Ok(JwtSettings {
-        algorithm,
-        key,
-        issuer: auth.issuer.clone(),
-        audience: auth.audience.clone(),
-        leeway: Duration::from_secs(auth.leeway_seconds),
-    })
-}
-
-fn processor_settings(settings: &Settings) -> ProcessorSettings {
-    let p = &settings.processing;
-    ProcessorSettings {
-        batch_size: p.batch_size,
-        lease: Duration::from_secs(p.lease_seconds),
-        handler_timeout: Duration::from_secs(p.handler_timeout_seconds),
-        retry: RetryPolicy {
-            base: Duration::from_millis(p.backoff_base_ms),
-            factor: p.backoff_factor,
-            cap: Duration::from_secs(p.backoff_cap_seconds),
-            jitter: 0.2,
-            max_attempts: p.max_attempts,
-        },
-    }
-}
-
-/// Names this process in leases and attempt history: host and pid.
-fn instance_id() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "hookd".to_owned());
-    format!("{host}:{}", std::process::id())
 }
