@@ -1,8 +1,11 @@
-//! Dashboard tokens: HS256 JWTs, verified strictly and issued for operators.
+//! Dashboard tokens: JWTs (HS256 with a shared secret, or RS256 / ES256 /
+//! EdDSA with a PEM public key), verified strictly, carrying scopes and an
+//! optional source restriction; HS256 ones can be issued for operators.
 
 use std::time::Duration;
 
-use application::ports::{AuthError, Principal, TokenVerifier};
+use anyhow::Context as _;
+use application::ports::{AuthError, Principal, Scope, TokenVerifier};
 use jsonwebtoken::{
     Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode, errors::ErrorKind,
 };
@@ -11,7 +14,10 @@ use serde::{Deserialize, Serialize};
 /// Who may be issued or verify tokens, and how strictly.
 #[derive(Clone)]
 pub struct JwtSettings {
-    pub secret: Vec<u8>,
+    /// The one accepted algorithm: HS256, RS256, ES256 or EdDSA.
+    pub algorithm: Algorithm,
+    /// The HS256 secret, or the PEM public key of the others.
+    pub key: Vec<u8>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway: Duration,
@@ -20,7 +26,8 @@ pub struct JwtSettings {
 impl std::fmt::Debug for JwtSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("JwtSettings")
-            .field("secret", &"[redacted]")
+            .field("algorithm", &self.algorithm)
+            .field("key", &"[redacted]")
             .field("issuer", &self.issuer)
             .field("audience", &self.audience)
             .field("leeway", &self.leeway)
@@ -38,10 +45,31 @@ struct Claims {
     iss: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     aud: Option<String>,
+    /// Space-separated, as in OAuth 2.0 (RFC 8693 `scope`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scope: Option<String>,
+    /// The same as an array; both are read when present.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    scopes: Option<Vec<String>>,
+    /// Restricts the token to these sources.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sources: Option<Vec<String>>,
 }
 
-/// Verifies HS256 tokens: `exp` required, `nbf` checked, `iss`/`aud`
-/// required and checked when configured, no other algorithm accepted.
+impl Claims {
+    /// Known scopes from both claims; unknown ones are ignored.
+    fn known_scopes(&self) -> Vec<Scope> {
+        let spaced = self.scope.iter().flat_map(|s| s.split_ascii_whitespace());
+        let listed = self.scopes.iter().flatten().map(String::as_str);
+        let mut scopes: Vec<Scope> = spaced.chain(listed).filter_map(Scope::parse).collect();
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
+}
+
+/// Verifies tokens of the one configured algorithm: `exp` required, `nbf`
+/// checked, `iss`/`aud` required and checked when configured.
 pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
@@ -55,9 +83,17 @@ impl std::fmt::Debug for JwtVerifier {
 
 impl JwtVerifier {
     /// # Errors
-    /// When the secret is empty.
+    /// An algorithm other than HS256, RS256, ES256 or EdDSA, or a key that is
+    /// not a PEM public key of the algorithm.
     pub fn new(settings: &JwtSettings) -> anyhow::Result<Self> {
-        let mut validation = Validation::new(Algorithm::HS256);
+        let key = match settings.algorithm {
+            Algorithm::HS256 => DecodingKey::from_secret(&settings.key)?,
+            Algorithm::RS256 => DecodingKey::from_rsa_pem(&settings.key)?,
+            Algorithm::ES256 => DecodingKey::from_ec_pem(&settings.key)?,
+            Algorithm::EdDSA => DecodingKey::from_ed_pem(&settings.key)?,
+            other => anyhow::bail!("the JWT algorithm {other:?} is not supported"),
+        };
+        let mut validation = Validation::new(settings.algorithm);
         validation.leeway = settings.leeway.as_secs();
         validation.validate_exp = true;
         validation.validate_nbf = true;
@@ -77,10 +113,7 @@ impl JwtVerifier {
             None => validation.validate_aud = false,
         }
         validation.set_required_spec_claims(&required);
-        Ok(Self {
-            key: DecodingKey::from_secret(&settings.secret)?,
-            validation,
-        })
+        Ok(Self { key, validation })
     }
 }
 
@@ -103,34 +136,61 @@ impl TokenVerifier for JwtVerifier {
             _ => AuthError::Invalid("malformed token".into()),
         })?;
         Ok(Principal {
+            scopes: data.claims.known_scopes(),
             subject: data.claims.sub,
+            sources: data.claims.sources,
         })
     }
 }
 
-/// Issues a token for `subject`, valid for `ttl`, with the configured iss/aud.
+/// What a token is issued for.
+#[derive(Debug, Clone)]
+pub struct TokenRequest<'a> {
+    pub subject: &'a str,
+    pub ttl: Duration,
+    pub scopes: &'a [Scope],
+    /// `None`: every source.
+    pub sources: Option<&'a [String]>,
+}
+
+/// Issues an HS256 token with the configured iss/aud and `scope` claim.
 ///
 /// # Errors
-/// Only if the claims cannot be encoded, which does not happen for HS256.
+/// When the configured algorithm is not HS256: the holder of the private
+/// key issues those tokens, not hookd.
 pub fn issue_token(
     settings: &JwtSettings,
-    subject: &str,
-    ttl: Duration,
+    request: &TokenRequest<'_>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        settings.algorithm == Algorithm::HS256,
+        "hookd issues HS256 tokens only; with auth.algorithm = {:?}, tokens come from the private key's holder",
+        settings.algorithm
+    );
     let issued_at = u64::try_from(now.timestamp()).unwrap_or(0);
+    let scope = request
+        .scopes
+        .iter()
+        .map(|scope| scope.as_str())
+        .collect::<Vec<_>>()
+        .join(" ");
     let claims = Claims {
-        sub: subject.to_owned(),
-        exp: issued_at + ttl.as_secs(),
+        sub: request.subject.to_owned(),
+        exp: issued_at + request.ttl.as_secs(),
         iat: Some(issued_at),
         iss: settings.issuer.clone(),
         aud: settings.audience.clone(),
+        scope: Some(scope),
+        scopes: None,
+        sources: request.sources.map(<[String]>::to_vec),
     };
-    Ok(encode(
+    encode(
         &Header::new(Algorithm::HS256),
         &claims,
-        &EncodingKey::from_secret(&settings.secret)?,
-    )?)
+        &EncodingKey::from_secret(&settings.key)?,
+    )
+    .context("encoding the token")
 }
 
 #[cfg(test)]
@@ -139,7 +199,8 @@ mod tests {
 
     fn settings() -> JwtSettings {
         JwtSettings {
-            secret: b"0123456789abcdef0123456789abcdef".to_vec(),
+            algorithm: Algorithm::HS256,
+            key: b"0123456789abcdef0123456789abcdef".to_vec(),
             issuer: Some("hookd".into()),
             audience: Some("dashboard".into()),
             leeway: Duration::from_secs(60),
@@ -148,10 +209,13 @@ mod tests {
 
     #[test]
     fn an_issued_token_verifies() {
+        let sources = ["github".to_owned()];
         let token = issue_token(
             &settings(),
-            "alice",
-            Duration::from_secs(60),
+            &TokenRequest {
+                sources: Some(&sources),
+                ..request(&[Scope::StatsRead, Scope::EventsRead])
+            },
             chrono::Utc::now(),
         )
         .unwrap();
@@ -160,6 +224,40 @@ mod tests {
             .verify(&token)
             .unwrap();
         assert_eq!(principal.subject, "alice");
+        assert_eq!(principal.scopes, [Scope::EventsRead, Scope::StatsRead]);
+        assert_eq!(principal.sources.as_deref(), Some(&sources[..]));
+    }
+
+    fn request(scopes: &[Scope]) -> TokenRequest<'_> {
+        TokenRequest {
+            subject: "alice",
+            ttl: Duration::from_secs(60),
+            scopes,
+            sources: None,
+        }
+    }
+
+    #[test]
+    fn scopes_are_read_from_both_claims_and_unknown_ones_ignored() {
+        let claims: Claims = serde_json::from_value(serde_json::json!({
+            "sub": "a", "exp": 1,
+            "scope": "events:read  admin",
+            "scopes": ["rejections:read", "events:read"]
+        }))
+        .unwrap();
+        assert_eq!(
+            claims.known_scopes(),
+            [Scope::EventsRead, Scope::RejectionsRead]
+        );
+    }
+
+    #[test]
+    fn only_hs256_tokens_are_issued() {
+        let rs256 = JwtSettings {
+            algorithm: Algorithm::RS256,
+            ..settings()
+        };
+        assert!(issue_token(&rs256, &request(&Scope::ALL), chrono::Utc::now()).is_err());
     }
 
     #[test]
@@ -168,8 +266,7 @@ mod tests {
             audience: Some("other".into()),
             ..settings()
         };
-        let token =
-            issue_token(&other, "alice", Duration::from_secs(60), chrono::Utc::now()).unwrap();
+        let token = issue_token(&other, &request(&Scope::ALL), chrono::Utc::now()).unwrap();
         assert_eq!(
             JwtVerifier::new(&settings()).unwrap().verify(&token),
             Err(AuthError::Invalid("wrong audience".into()))

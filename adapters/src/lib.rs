@@ -5,6 +5,7 @@
 pub mod auth;
 pub mod handlers;
 pub mod http;
+pub mod observability;
 pub mod retention;
 pub mod store;
 pub mod tls;

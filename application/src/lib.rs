@@ -12,9 +12,11 @@ pub mod quarantine;
 pub mod receive;
 pub mod replay;
 pub mod sources;
+pub mod stats;
 
 pub use dashboard::{EventPage, ListEvents, ListRejections, MAX_PAGE_SIZE, RejectionPage};
 pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
 pub use replay::{ReplayError, ReplayEvents};
 pub use sources::{SecretReport, SourceOverview, SourceReport};
+pub use stats::{EventStatistics, StatsReport};

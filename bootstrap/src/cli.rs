@@ -1,10 +1,13 @@
 //! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`.
 
+mod operate;
 mod sign;
 
 use std::{io::Read as _, path::PathBuf, time::Duration};
 
+use adapters::auth::{TokenRequest, issue_token};
 use anyhow::Context as _;
+use application::ports::Scope;
 use clap::{Parser, Subcommand};
 
 use crate::{
@@ -60,6 +63,18 @@ pub enum Command {
         /// The payload file; `-` reads stdin.
         file: PathBuf,
     },
+    /// Events of a running instance: list, show, replay.
+    Events {
+        #[command(flatten)]
+        remote: operate::Remote,
+        #[command(subcommand)]
+        command: operate::EventsCommand,
+    },
+    /// Counts of a running instance (GET /stats).
+    Stats {
+        #[command(flatten)]
+        remote: operate::Remote,
+    },
     /// Print a JWT for the dashboard API, signed with the configured secret.
     Token {
         /// Who the token is for (its `sub`).
@@ -68,6 +83,13 @@ pub enum Command {
         /// How long it is valid, e.g. `1h`, `30m`, `7d`.
         #[arg(long, default_value = "1h")]
         ttl: humantime::Duration,
+        /// A scope to grant (repeatable): events:read, events:replay,
+        /// rejections:read, stats:read. Default: all of them.
+        #[arg(long = "scope", value_parser = parse_scope)]
+        scopes: Vec<Scope>,
+        /// Restrict the token to this source (repeatable). Default: every source.
+        #[arg(long = "source")]
+        sources: Vec<String>,
     },
 }
 
@@ -75,8 +97,21 @@ pub enum Command {
 /// Whatever the command fails with; `main` prints it and exits non-zero.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     adapters::tls::ensure_crypto_provider();
+    // The operator commands talk to a running instance: no local configuration.
+    match cli.command {
+        Some(Command::Events { remote, command }) => {
+            println!("{}", operate::events(&remote, command).await?);
+            return Ok(());
+        }
+        Some(Command::Stats { remote }) => {
+            println!("{}", operate::stats(&remote).await?);
+            return Ok(());
+        }
+        _ => {}
+    }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Events { .. } | Command::Stats { .. } => Ok(()),
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             telemetry::init(&settings);
@@ -119,18 +154,35 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::Token { sub, ttl } => {
-            let ttl: Duration = ttl.into();
-            let token = adapters::auth::issue_token(
-                &jwt_settings(&settings),
-                &sub,
-                ttl,
-                chrono::Utc::now(),
-            )?;
+        Command::Token {
+            sub,
+            ttl,
+            scopes,
+            sources,
+        } => {
+            let scopes = if scopes.is_empty() {
+                Scope::ALL.to_vec()
+            } else {
+                scopes
+            };
+            let request = TokenRequest {
+                subject: &sub,
+                ttl: Duration::from(ttl),
+                scopes: &scopes,
+                sources: (!sources.is_empty()).then_some(&sources[..]),
+            };
+            let token = issue_token(&jwt_settings(&settings)?, &request, chrono::Utc::now())?;
             println!("{token}");
             Ok(())
         }
     }
+}
+
+fn parse_scope(raw: &str) -> Result<Scope, String> {
+    Scope::parse(raw).ok_or_else(|| {
+        let known: Vec<&str> = Scope::ALL.iter().map(|scope| scope.as_str()).collect();
+        format!("unknown scope; one of {}", known.join(", "))
+    })
 }
 
 fn read_payload(file: Option<PathBuf>) -> anyhow::Result<Vec<u8>> {

@@ -5,6 +5,7 @@
 
 mod handler;
 mod source;
+mod validate;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path};
 
@@ -31,6 +32,9 @@ environment = "development"
 [server]
 bind = "0.0.0.0:8000"
 max_body_bytes = 1048576
+header_read_timeout_seconds = 30
+request_timeout_seconds = 30
+max_concurrent_requests = 4096
 
 [database]
 url = "sqlite://data/hookd.db?mode=rwc"
@@ -39,6 +43,7 @@ max_connections = 16
 acquire_timeout_seconds = 5
 
 [auth]
+algorithm = "HS256"
 leeway_seconds = 60
 
 [processing]
@@ -80,13 +85,30 @@ pub struct Settings {
     pub processing: ProcessingSettings,
     pub log: LogSettings,
     pub quarantine: QuarantineSettings,
+    #[serde(default)]
+    pub metrics: MetricsSettings,
+}
+
+/// `GET /metrics`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// When set, scrapers must send `Authorization: Bearer <token>`.
+    pub token: Option<SecretString>,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ServerSettings {
     pub bind: SocketAddr,
+    /// Default body limit; `sources.NAME.max_body_bytes` overrides it per source.
     pub max_body_bytes: usize,
+    /// A connection that has not sent a request's headers within this is closed.
+    pub header_read_timeout_seconds: u64,
+    /// From the end of the headers to the response; then 408.
+    pub request_timeout_seconds: u64,
+    /// Requests in flight beyond this get 503 + `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -102,7 +124,11 @@ pub struct DatabaseSettings {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuthSettings {
+    /// `HS256` (with `jwt_secret`), or `RS256`, `ES256`, `EdDSA` (with `public_key_file`).
+    pub algorithm: JwtAlgorithm,
     pub jwt_secret: Option<SecretString>,
+    /// PEM public key for RS256, ES256 and EdDSA.
+    pub public_key_file: Option<std::path::PathBuf>,
     pub issuer: Option<String>,
     pub audience: Option<String>,
     pub leeway_seconds: u64,
@@ -132,6 +158,19 @@ pub struct ProcessingSettings {
     pub backoff_cap_seconds: u64,
     pub poll_interval_ms: u64,
     pub shutdown_grace_seconds: u64,
+}
+
+/// The one algorithm dashboard tokens are signed with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub enum JwtAlgorithm {
+    #[serde(rename = "HS256")]
+    Hs256,
+    #[serde(rename = "RS256")]
+    Rs256,
+    #[serde(rename = "ES256")]
+    Es256,
+    #[serde(rename = "EdDSA")]
+    EdDsa,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -210,7 +249,7 @@ impl Settings {
                 SourceSettings::with_secret(DEV_WEBHOOK_SECRET),
             );
         }
-        if self.auth.jwt_secret.is_none() {
+        if self.auth.jwt_secret.is_none() && self.auth.algorithm == JwtAlgorithm::Hs256 {
             self.auth.jwt_secret = Some(SecretString::from(DEV_JWT_SECRET));
         }
     }
@@ -218,7 +257,9 @@ impl Settings {
     /// Development secrets in use, by key, for the start-up warning.
     pub fn development_secrets_in_use(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        if self.jwt_secret().expose_secret() == DEV_JWT_SECRET {
+        if self.auth.algorithm == JwtAlgorithm::Hs256
+            && self.jwt_secret().expose_secret() == DEV_JWT_SECRET
+        {
             keys.push("auth.jwt_secret".to_owned());
         }
         for (name, source) in &self.sources {
@@ -236,119 +277,6 @@ impl Settings {
             .jwt_secret
             .clone()
             .unwrap_or_else(|| SecretString::from(DEV_JWT_SECRET))
-    }
-
-    /// # Errors
-    /// The first rule broken, naming its key.
-    pub fn validate(&self) -> anyhow::Result<()> {
-        let p = &self.processing;
-        ensure(
-            p.batch_size >= 1,
-            "processing.batch_size",
-            "must be at least 1",
-        )?;
-        ensure(
-            p.max_attempts >= 1,
-            "processing.max_attempts",
-            "must be at least 1",
-        )?;
-        ensure(
-            p.backoff_factor >= 1,
-            "processing.backoff_factor",
-            "must be at least 1",
-        )?;
-        ensure(
-            p.poll_interval_ms >= 1,
-            "processing.poll_interval_ms",
-            "must be at least 1",
-        )?;
-        ensure(
-            p.handler_timeout_seconds >= 1,
-            "processing.handler_timeout_seconds",
-            "must be at least 1",
-        )?;
-        ensure(
-            p.lease_seconds > p.handler_timeout_seconds,
-            "processing.lease_seconds",
-            "must exceed processing.handler_timeout_seconds, or a running handler could lose its event",
-        )?;
-        ensure(
-            self.database.max_connections >= 1,
-            "database.max_connections",
-            "must be at least 1",
-        )?;
-        ensure(
-            self.database.acquire_timeout_seconds >= 1,
-            "database.acquire_timeout_seconds",
-            "must be at least 1",
-        )?;
-        ensure(
-            self.server.max_body_bytes >= 1,
-            "server.max_body_bytes",
-            "must be at least 1",
-        )?;
-        let url = self.database.url.expose_secret();
-        ensure(
-            ["sqlite:", "postgres:", "postgresql:"]
-                .iter()
-                .any(|scheme| url.starts_with(scheme)),
-            "database.url",
-            "must start with sqlite:, postgres:// or postgresql://",
-        )?;
-        ensure(
-            !self.jwt_secret().expose_secret().is_empty(),
-            "auth.jwt_secret",
-            "must not be empty",
-        )?;
-        ensure(
-            self.quarantine.retention_days >= 1,
-            "quarantine.retention_days",
-            "must be at least 1",
-        )?;
-        for (name, source) in &self.sources {
-            source
-                .handler
-                .validate(&format!("sources.{name}.handler"))?;
-        }
-        if self.environment == Environment::Production {
-            self.validate_production()?;
-        }
-        // Building the sources checks every source rule (scheme, secrets, pointers).
-        crate::sources::from_settings(self)?;
-        Ok(())
-    }
-
-    fn validate_production(&self) -> anyhow::Result<()> {
-        if let Some(key) = self.development_secrets_in_use().first() {
-            anyhow::bail!("{key}: the development secret may not be used in production");
-        }
-        ensure(
-            self.jwt_secret().expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
-            "auth.jwt_secret",
-            "must be at least 32 bytes in production",
-        )?;
-        // The seed's rule for its own source; other sources follow the
-        // per-scheme minimum (`domain::signature::too_short`).
-        if let Some(source) = self.sources.get("default")
-            && source.scheme.as_deref().is_none_or(|s| s == "hmac-hex")
-        {
-            for secret in source.configured_secrets("default") {
-                ensure(
-                    secret.value.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
-                    &secret.key,
-                    "must be at least 32 bytes in production",
-                )?;
-            }
-        }
-        Ok(())
-    }
-}
-
-fn ensure(ok: bool, key: &str, rule: &str) -> anyhow::Result<()> {
-    if ok {
-        Ok(())
-    } else {
-        anyhow::bail!("{key}: {rule}")
     }
 }
 

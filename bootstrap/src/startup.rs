@@ -3,33 +3,39 @@
 use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Duration};
 
 use adapters::{
-    auth::{JwtSettings, JwtVerifier},
-    handlers::{ForwardHandler, LogHandler, PerSource},
-    http::{self, AppState, HttpSettings},
+    auth::JwtVerifier,
+    handlers::Metered,
+    http::{self, AppState, HttpSettings, MetricsEndpoint},
+    observability::{self, IntakeMetrics},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
     worker::run_worker,
 };
 use anyhow::Context as _;
 use application::{
-    ListEvents, ListRejections, Processor, ProcessorSettings, ReceiveWebhook, ReplayEvents,
+    EventStatistics, ListEvents, ListRejections, Processor, ReceiveWebhook, ReplayEvents,
     SourceOverview,
     ports::{Clock, EventHandler, SystemClock},
     quarantine::Quarantine,
 };
-use domain::{RetryPolicy, SigningSecret};
 use migration::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
 use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 
+mod parts;
+
+pub use self::parts::jwt_settings;
+use self::parts::{configured_handlers, instance_id, intake_limits, processor_settings};
 use crate::{
-    settings::{HandlerKind, Ordering, Settings},
+    settings::{Ordering, Settings},
     sources,
 };
 
 /// Rejections buffered for the quarantine writer before new ones are dropped.
 const QUARANTINE_BUFFER: usize = 1024;
+/// How often the queue gauges of `GET /metrics` are refreshed.
+const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
 /// How often rejections past their retention are deleted.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -58,6 +64,7 @@ pub struct Application {
     local_addr: SocketAddr,
     listener: TcpListener,
     router: axum::Router,
+    header_read_timeout: Duration,
     workers: JoinSet<()>,
     shutdown: CancellationToken,
     /// Cancelled when the grace period is over: in-flight events are released.
@@ -99,6 +106,10 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let abort = CancellationToken::new();
 
     let sources = sources::from_settings(settings)?;
+    let intake = intake_limits(settings, &sources);
+    // Before any counter is registered, or it would count nowhere.
+    let metrics_handle = observability::install();
+    let intake_metrics = IntakeMetrics::new(sources.iter().map(|source| source.name.as_str()));
     let quarantine = Quarantine::new(
         Arc::new(RejectionWriter::start(&store, QUARANTINE_BUFFER)),
         settings.quarantine.per_source_per_minute,
@@ -118,22 +129,35 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             clock.clone(),
             new_work.clone(),
         )),
-        tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings))?),
+        tokens: Arc::new(JwtVerifier::new(&jwt_settings(settings)?).context("auth: the JWT key")?),
         store: store.clone(),
         rejections: Arc::new(ListRejections::new(store.clone())),
         sources: Arc::new(SourceOverview::new(sources, store.clone(), clock.clone())),
+        stats: Arc::new(EventStatistics::new(store.clone(), clock.clone())),
+        intake: Arc::new(intake),
+        metrics: Arc::new(MetricsEndpoint {
+            handle: metrics_handle,
+            token: settings
+                .metrics
+                .token
+                .as_ref()
+                .map(|token| token.expose_secret().to_owned()),
+        }),
+        intake_metrics: Arc::new(intake_metrics),
     };
     let router = http::router(
         state,
         HttpSettings {
             max_body_bytes: settings.server.max_body_bytes,
+            request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
+            max_concurrent_requests: settings.server.max_concurrent_requests,
         },
     );
 
-    let handler = match overrides.handler {
+    let handler: Arc<dyn EventHandler> = Arc::new(Metered(match overrides.handler {
         Some(handler) => handler,
         None => configured_handlers(settings, overrides.handlers)?,
-    };
+    }));
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
     if processing.workers > 0
@@ -158,6 +182,12 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         ));
     }
 
+    workers.spawn(observability::run_gauge_refresh(
+        store.clone(),
+        clock.clone(),
+        GAUGE_INTERVAL,
+        shutdown.clone(),
+    ));
     workers.spawn(run_rejection_retention(
         store.clone(),
         clock.clone(),
@@ -174,6 +204,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         local_addr,
         listener,
         router,
+        header_read_timeout: Duration::from_secs(settings.server.header_read_timeout_seconds),
         workers,
         shutdown,
         abort,
@@ -195,25 +226,20 @@ impl Application {
     /// finish within the grace period.
     ///
     /// # Errors
-    /// When the server fails.
+    /// None today: accept errors are logged and retried; the `Result` is
+    /// kept for callers.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Self {
             listener,
             router,
+            header_read_timeout,
             mut workers,
             shutdown,
             abort,
             grace,
             ..
         } = self;
-        // With connect info, so quarantine records the peer's address.
-        let server = axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(shutdown.clone().cancelled_owned())
-        .await;
-        // If the server failed on its own, the workers must stop too.
+        crate::serve::serve(listener, router, header_read_timeout, shutdown.clone()).await;
         shutdown.cancel();
         tracing::info!("HTTP server stopped; waiting for in-flight events");
         let drained = tokio::time::timeout(grace, async {
@@ -235,7 +261,7 @@ impl Application {
                 workers.shutdown().await;
             }
         }
-        server.context("HTTP server failed")
+        Ok(())
     }
 }
 
@@ -291,67 +317,4 @@ fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
             .with_context(|| format!("creating the database directory {}", parent.display()))?;
     }
     Ok(())
-}
-
-/// Each source's `[sources.NAME.handler]`, behind one router.
-fn configured_handlers(
-    settings: &Settings,
-    mut overrides: HashMap<String, Arc<dyn EventHandler>>,
-) -> anyhow::Result<Arc<dyn EventHandler>> {
-    let timeout = Duration::from_secs(settings.processing.handler_timeout_seconds);
-    let mut by_source: HashMap<String, Arc<dyn EventHandler>> = HashMap::new();
-    for (name, source) in &settings.sources {
-        if let Some(handler) = overrides.remove(name) {
-            by_source.insert(name.clone(), handler);
-            continue;
-        }
-        let handler: Arc<dyn EventHandler> = match source.handler.kind {
-            HandlerKind::Log => Arc::new(LogHandler),
-            HandlerKind::Forward => {
-                let (Some(url), Some(secret)) =
-                    (&source.handler.url, &source.handler.forward_secret)
-                else {
-                    anyhow::bail!("sources.{name}.handler: forward needs url and forward_secret");
-                };
-                let secret = SigningSecret::new(secret.expose_secret().as_bytes(), "forward");
-                Arc::new(ForwardHandler::new(url.clone(), secret, timeout)?)
-            }
-        };
-        by_source.insert(name.clone(), handler);
-    }
-    if let Some(name) = overrides.keys().next() {
-        anyhow::bail!("a handler is registered for {name:?}, which is not a configured source");
-    }
-    Ok(Arc::new(PerSource::new(by_source)))
-}
-
-pub fn jwt_settings(settings: &Settings) -> JwtSettings {
-    JwtSettings {
-        secret: settings.jwt_secret().expose_secret().as_bytes().to_vec(),
-        issuer: settings.auth.issuer.clone(),
-        audience: settings.auth.audience.clone(),
-        leeway: Duration::from_secs(settings.auth.leeway_seconds),
-    }
-}
-
-fn processor_settings(settings: &Settings) -> ProcessorSettings {
-    let p = &settings.processing;
-    ProcessorSettings {
-        batch_size: p.batch_size,
-        lease: Duration::from_secs(p.lease_seconds),
-        handler_timeout: Duration::from_secs(p.handler_timeout_seconds),
-        retry: RetryPolicy {
-            base: Duration::from_millis(p.backoff_base_ms),
-            factor: p.backoff_factor,
-            cap: Duration::from_secs(p.backoff_cap_seconds),
-            jitter: 0.2,
-            max_attempts: p.max_attempts,
-        },
-    }
-}
-
-/// Names this process in leases and attempt history: host and pid.
-fn instance_id() -> String {
-    let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "hookd".to_owned());
-    format!("{host}:{}", std::process::id())
 }

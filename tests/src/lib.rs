@@ -4,12 +4,14 @@
 #![allow(clippy::unwrap_used, clippy::missing_panics_doc)]
 
 pub mod db;
+pub mod proxy;
+pub mod raw;
 pub mod signing;
 pub mod target;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
-use application::ports::EventHandler;
+use application::ports::{EventHandler, Scope};
 use bootstrap::{Overrides, Settings};
 use sea_orm::{ConnectionTrait, DatabaseConnection};
 use secrecy::SecretString;
@@ -106,12 +108,23 @@ impl TestApp {
         self.signed_request(body).send().await.unwrap()
     }
 
-    /// A dashboard token for `sub`, signed with the configured secret.
+    /// A dashboard token with every scope, as `hookd token` issues by default.
     pub fn token(&self) -> String {
+        self.token_with(&Scope::ALL, None)
+    }
+
+    /// A dashboard token with these scopes, restricted to `sources` if given.
+    pub fn token_with(&self, scopes: &[Scope], sources: Option<&[&str]>) -> String {
+        let sources: Option<Vec<String>> =
+            sources.map(|names| names.iter().map(|&name| name.to_owned()).collect());
         adapters::auth::issue_token(
-            &bootstrap::startup::jwt_settings(&self.settings),
-            "tests",
-            Duration::from_secs(600),
+            &bootstrap::startup::jwt_settings(&self.settings).unwrap(),
+            &adapters::auth::TokenRequest {
+                subject: "tests",
+                ttl: Duration::from_secs(600),
+                scopes,
+                sources: sources.as_deref(),
+            },
             chrono::Utc::now(),
         )
         .unwrap()

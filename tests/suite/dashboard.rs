@@ -116,7 +116,7 @@ async fn tokens_are_checked_strictly(backend: Backend) {
     let within_leeway = signed(
         &app,
         Algorithm::HS256,
-        &json!({"sub": "x", "exp": now() - 30}),
+        &json!({"sub": "x", "exp": now() - 30, "scope": "events:read"}),
     );
     let (status, _, _) = get_with(&app, Some(&bearer(within_leeway))).await;
     assert_eq!(status, StatusCode::OK, "expired within the leeway");
@@ -160,7 +160,7 @@ async fn issuer_and_audience_are_required_when_configured(backend: Backend) {
     let good = signed(
         &app,
         Algorithm::HS256,
-        &json!({"sub": "x", "exp": exp, "iss": "hookd-tests", "aud": "dashboard"}),
+        &json!({"sub": "x", "exp": exp, "iss": "hookd-tests", "aud": "dashboard", "scopes": ["events:read"]}),
     );
     let (status, _, _) = get_with(&app, Some(&format!("Bearer {good}"))).await;
     assert_eq!(status, StatusCode::OK);

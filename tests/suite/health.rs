@@ -68,3 +68,64 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_202() {
     shutdown.cancel();
     server.await.unwrap().unwrap();
 }
+
+/// `url` with its `host:port` replaced by `addr`.
+fn through(url: &str, addr: std::net::SocketAddr) -> (String, std::net::SocketAddr) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (credentials, host_port) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(c, h)| (c, h));
+    let target = std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .unwrap()
+        .next()
+        .unwrap();
+    let at = if credentials.is_empty() { "" } else { "@" };
+    (format!("{scheme}://{credentials}{at}{addr}/{path}"), target)
+}
+
+/// PostgreSQL goes away under a running hookd and comes back: 503 with
+/// `Retry-After` (never 202) while it is away, and 202 again afterwards,
+/// without a restart.
+#[tokio::test]
+async fn hookd_recovers_when_the_database_comes_back() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let (_, target) = through(&db.url, "127.0.0.1:1".parse().unwrap());
+    let proxy = hookd_tests::proxy::TcpProxy::start(target).await;
+    let (url, _) = through(&db.url, proxy.addr);
+    let app = hookd_tests::spawn_app(&db, |settings| {
+        settings.database.url = SecretString::from(url);
+        settings.database.acquire_timeout_seconds = 1;
+    })
+    .await;
+    assert_eq!(
+        app.post_signed(r#"{"event_id":"before"}"#).await.status(),
+        StatusCode::ACCEPTED
+    );
+
+    proxy.stop();
+    let response = app.post_signed(r#"{"event_id":"during"}"#).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    assert!(response.headers().contains_key("retry-after"));
+    let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    proxy.resume().await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let ready = app.client.get(app.url("/readyz")).send().await.unwrap();
+        if ready.status() == StatusCode::OK {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never ready again");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        app.post_signed(r#"{"event_id":"after"}"#).await.status(),
+        StatusCode::ACCEPTED
+    );
+    assert_eq!(app.event_count().await, 2);
+    app.stop().await;
+}

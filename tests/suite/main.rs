@@ -27,9 +27,14 @@ macro_rules! on_both_backends {
 
 mod dashboard;
 mod engine;
+mod error_shape;
 mod forward;
+mod hardening;
 mod health;
 mod ingest;
+mod metrics;
 mod processing;
 mod quarantine;
+mod scopes;
 mod sources;
+mod stats;

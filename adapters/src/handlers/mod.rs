@@ -2,13 +2,14 @@
 
 mod forward;
 mod log;
+mod metered;
 
 use std::{collections::HashMap, sync::Arc};
 
 use application::ports::{ClaimedEvent, EventHandler, HandlerError};
 use async_trait::async_trait;
 
-pub use self::{forward::ForwardHandler, log::LogHandler};
+pub use self::{forward::ForwardHandler, log::LogHandler, metered::Metered};
 
 /// Routes each event to its source's handler (the log handler for others).
 pub struct PerSource {

@@ -1,15 +1,41 @@
-//! The `Authorization: Bearer <JWT>` guard of the dashboard API.
+//! The `Authorization: Bearer <JWT>` guard of the dashboard API: 401 for a
+//! missing or bad token, 403 for a valid one without the route's scope, and
+//! the token's source restriction applied to what it asks for.
 
-use application::ports::{AuthError, Principal};
+use std::marker::PhantomData;
+
+use application::ports::{AuthError, Principal, Scope};
 use axum::{extract::FromRequestParts, http::header, http::request::Parts};
 
 use super::{AppState, error::ApiError};
 
-/// An authenticated dashboard caller; extracting it verifies the token.
-#[derive(Debug, Clone)]
-pub struct Authenticated(pub Principal);
+/// The scope a route needs, as a type, so the extractor checks it.
+pub trait RequiredScope {
+    const SCOPE: Scope;
+}
 
-impl FromRequestParts<AppState> for Authenticated {
+macro_rules! scopes {
+    ($($name:ident => $scope:ident),* $(,)?) => {$(
+        #[derive(Debug, Clone, Copy)]
+        pub struct $name;
+        impl RequiredScope for $name {
+            const SCOPE: Scope = Scope::$scope;
+        }
+    )*};
+}
+
+scopes!(
+    EventsRead => EventsRead,
+    EventsReplay => EventsReplay,
+    RejectionsRead => RejectionsRead,
+    StatsRead => StatsRead,
+);
+
+/// A dashboard caller whose token verified and carries the scope `S`.
+#[derive(Debug, Clone)]
+pub struct Authorized<S>(pub Principal, pub PhantomData<S>);
+
+impl<S: RequiredScope + Send + Sync> FromRequestParts<AppState> for Authorized<S> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
@@ -25,6 +51,39 @@ impl FromRequestParts<AppState> for Authenticated {
             .filter(|token| !token.is_empty())
             .ok_or(AuthError::Missing)?;
         let principal = state.tokens.verify(token)?;
-        Ok(Self(principal))
+        if !principal.has(S::SCOPE) {
+            return Err(ApiError::Forbidden {
+                code: "insufficient_scope",
+                detail: format!("this route needs a token with the scope `{}`", S::SCOPE),
+            });
+        }
+        Ok(Self(principal, PhantomData))
+    }
+}
+
+/// The sources a request may look at: the one it asks for (if the token
+/// allows it, else 403), otherwise the token's restriction (if any).
+pub(super) struct SourceScope {
+    pub one: Option<String>,
+    pub only: Option<Vec<String>>,
+}
+
+pub(super) fn source_scope(
+    caller: &Principal,
+    requested: Option<String>,
+) -> Result<SourceScope, ApiError> {
+    match requested {
+        Some(source) if !caller.may_see(&source) => Err(ApiError::Forbidden {
+            code: "source_not_allowed",
+            detail: format!("this token may not see the source `{source}`"),
+        }),
+        Some(source) => Ok(SourceScope {
+            one: Some(source),
+            only: None,
+        }),
+        None => Ok(SourceScope {
+            one: None,
+            only: caller.sources.clone(),
+        }),
     }
 }

@@ -17,6 +17,8 @@ use serde::Serialize;
 
 /// Seconds a client is asked to wait when the database is unavailable.
 const RETRY_AFTER_SECONDS: &str = "5";
+/// Seconds a client is asked to wait when requests are being shed.
+const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -28,6 +30,8 @@ pub enum ApiError {
     InvalidPayload(PayloadError),
     #[error("{0}")]
     Unauthorized(AuthError),
+    #[error("{detail}")]
+    Forbidden { code: &'static str, detail: String },
     #[error("{0}")]
     NotFound(&'static str),
     #[error("{detail}")]
@@ -38,19 +42,33 @@ pub enum ApiError {
         code: &'static str,
         detail: String,
     },
+    #[error("the body is larger than this source accepts ({limit} bytes)")]
+    PayloadTooLarge { limit: usize },
+    #[error("this source reads a JSON body: send `Content-Type: application/json`")]
+    UnsupportedMediaType,
+    #[error("the request was not completed within the server's request timeout")]
+    Timeout,
+    #[error("too many requests in flight; retry later")]
+    Overloaded,
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
 }
 
-#[derive(Serialize)]
-struct ErrorBody<'a> {
+/// Every error response: a stable `code` and a human `detail`.
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ErrorBody<'a> {
     code: &'a str,
     detail: String,
 }
 
 impl ApiError {
+    /// The stable `code` of the body (also the metrics' rejection reason).
+    pub fn code(&self) -> &'static str {
+        self.status_and_code().1
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             Self::UnknownSource => (StatusCode::NOT_FOUND, "unknown_source"),
@@ -69,9 +87,16 @@ impl ApiError {
                 }
             },
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
+            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
             Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
             Self::Rejected { status, code, .. } => (*status, code),
+            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::UnsupportedMediaType => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+            }
+            Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
+            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -102,6 +127,12 @@ impl IntoResponse for ApiError {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(RETRY_AFTER_SECONDS),
+                );
+            }
+            Self::Overloaded => {
+                headers.insert(
+                    header::RETRY_AFTER,
+                    HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
                 );
             }
             _ => {}

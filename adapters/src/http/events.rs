@@ -11,24 +11,39 @@ use domain::{Event, EventKey, EventStatus};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use super::{AppState, auth::Authenticated, error::ApiError};
+use super::{
+    AppState,
+    auth::{Authorized, EventsRead, source_scope},
+    error::ApiError,
+    error::ErrorBody,
+};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     limit: Option<u32>,
     cursor: Option<String>,
     status: Option<String>,
     source: Option<String>,
+    #[serde(rename = "type")]
+    event_type: Option<String>,
+    event_id: Option<String>,
+    /// RFC 3339; inclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
+    received_after: Option<DateTime<Utc>>,
+    /// RFC 3339; exclusive.
+    #[param(value_type = Option<String>, format = DateTime)]
+    received_before: Option<DateTime<Utc>>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventList {
     items: Vec<EventSummary>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventSummary {
     id: String,
     source: String,
@@ -46,7 +61,7 @@ pub struct EventSummary {
     conflict: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct EventView {
     #[serde(flatten)]
     summary: EventSummary,
@@ -54,6 +69,7 @@ pub struct EventView {
     payload_sha256: String,
     /// The body as JSON when it is JSON...
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
     payload: Option<serde_json::Value>,
     /// ...otherwise its bytes in standard base64.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -62,7 +78,7 @@ pub struct EventView {
     history: Vec<AttemptView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct AttemptView {
     attempt: u32,
     worker: String,
@@ -72,8 +88,13 @@ pub struct AttemptView {
     error: Option<String>,
 }
 
+/// Stored events, newest first, with keyset pagination.
+#[utoipa::path(get, path = "/events", tag = "dashboard", params(ListParams),
+    security(("bearer" = ["events:read"])),
+    responses((status = 200, body = EventList),
+        (status = 400, description = "Bad query or cursor", body = ErrorBody), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<EventList>, ApiError> {
@@ -91,9 +112,15 @@ pub async fn list(
             detail: err.to_string(),
         })?;
     let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+    let sources = source_scope(&caller, params.source)?;
     let filter = EventFilter {
         status,
-        source: params.source,
+        source: sources.one,
+        only_sources: sources.only,
+        event_type: params.event_type,
+        event_id: params.event_id,
+        received_after: params.received_after,
+        received_before: params.received_before,
     };
     tracing::debug!(caller = %caller.subject, ?filter, "listing events");
     let page = state.events.page(&filter, after, params.limit).await?;
@@ -103,8 +130,15 @@ pub async fn list(
     }))
 }
 
+/// One event with its payload and attempt history.
+#[utoipa::path(get, path = "/events/{id}", tag = "dashboard",
+    params(("id" = String, Path, description = "The event's key")),
+    security(("bearer" = ["events:read"])),
+    responses((status = 200, body = EventView),
+        (status = 404, description = "No such event (or not visible to the token)", body = ErrorBody),
+        (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn show(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
@@ -116,6 +150,8 @@ pub async fn show(
         .events
         .one(key)
         .await?
+        // A token restricted to other sources cannot tell it exists.
+        .filter(|detail| caller.may_see(&detail.event.source))
         .ok_or(ApiError::NotFound("no event has this id"))?;
     Ok(Json(view(detail)))
 }

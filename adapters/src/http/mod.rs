@@ -3,27 +3,43 @@
 mod auth;
 mod error;
 mod events;
+mod hardening;
 mod health;
+mod intake;
+mod metrics;
+mod openapi;
 mod rejections;
 mod replay;
+mod request_id;
 mod sources;
+mod stats;
 mod webhook;
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use application::{
-    ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
+    EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
     Router,
     extract::DefaultBodyLimit,
     http::StatusCode,
+    middleware,
     routing::{get, post},
 };
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    catch_panic::CatchPanicLayer,
+    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
 
-pub use self::{error::ApiError, webhook::DEFAULT_SOURCE};
+pub use self::{
+    error::ApiError,
+    intake::{IntakeLimits, SourceIntake},
+    metrics::MetricsEndpoint,
+    webhook::DEFAULT_SOURCE,
+};
 
 /// What the handlers share.
 #[derive(Clone)]
@@ -36,6 +52,11 @@ pub struct AppState {
     pub store: Arc<dyn EventStore>,
     pub rejections: Arc<ListRejections>,
     pub sources: Arc<SourceOverview>,
+    pub stats: Arc<EventStatistics>,
+    pub metrics: Arc<MetricsEndpoint>,
+    pub intake_metrics: Arc<crate::observability::IntakeMetrics>,
+    /// Body limits and content types of the webhook routes, per source.
+    pub intake: Arc<IntakeLimits>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -44,19 +65,44 @@ impl std::fmt::Debug for AppState {
     }
 }
 
-/// Limits of the HTTP edge.
+/// Limits of the HTTP edge (the webhook routes' body limits are in [`IntakeLimits`]).
 #[derive(Debug, Clone, Copy)]
 pub struct HttpSettings {
+    /// For JSON bodies of the dashboard API.
     pub max_body_bytes: usize,
+    /// From the end of the headers to the response; then 408.
+    pub request_timeout: Duration,
+    /// Requests in flight beyond this get 503 + `Retry-After` at once.
+    pub max_concurrent_requests: usize,
 }
 
 impl Default for HttpSettings {
     fn default() -> Self {
         Self {
             max_body_bytes: 1 << 20,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 4096,
         }
     }
 }
+
+/// Every route as (method, path template): the metrics' `route` label and
+/// the OpenAPI coverage test read it. `router` must register exactly these.
+pub const ROUTES: [(&str, &str); 13] = [
+    ("POST", "/webhook"),
+    ("POST", "/webhooks/{source}"),
+    ("GET", "/events"),
+    ("GET", "/events/{id}"),
+    ("POST", "/events/{id}/replay"),
+    ("POST", "/events/replay"),
+    ("GET", "/rejections"),
+    ("GET", "/sources"),
+    ("GET", "/stats"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/openapi.json"),
+];
 
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
     Router::new()
@@ -68,12 +114,30 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/replay", post(replay::matching))
         .route("/rejections", get(rejections::list))
         .route("/sources", get(sources::list))
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
+        .route("/stats", get(stats::show))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(TraceLayer::new_for_http())
+        .layer(middleware::from_fn_with_state(
+            Arc::new(hardening::Guard::new(
+                settings.max_concurrent_requests,
+                settings.request_timeout,
+            )),
+            hardening::guard,
+        ))
+        // Added after the guard, so probes are never shed.
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .route("/openapi.json", get(openapi::document))
+        .layer(middleware::from_fn(metrics::observe))
+        .layer(CatchPanicLayer::custom(hardening::panic_response))
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+        // Outermost: the id exists before the span is made and is echoed back.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(
+            request_id::SequentialRequestId::new(),
+        ))
         .with_state(state)
 }
 

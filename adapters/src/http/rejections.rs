@@ -11,12 +11,13 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AppState,
-    auth::Authenticated,
-    error::ApiError,
+    auth::{Authorized, RejectionsRead, source_scope},
+    error::{ApiError, ErrorBody},
     events::{decode_uuid_cursor, encode_uuid_cursor, timestamp},
 };
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListParams {
     limit: Option<u32>,
     cursor: Option<String>,
@@ -24,14 +25,14 @@ pub struct ListParams {
     reason: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RejectionList {
     items: Vec<RejectionView>,
     /// Pass as `cursor` to get the next page; `null` on the last page.
     next_cursor: Option<String>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct RejectionView {
     id: String,
     source: String,
@@ -43,8 +44,13 @@ pub struct RejectionView {
     header_names: Vec<String>,
 }
 
+/// Refused webhook requests (the quarantine), newest first.
+#[utoipa::path(get, path = "/rejections", tag = "dashboard", params(ListParams),
+    security(("bearer" = ["rejections:read"])),
+    responses((status = 200, body = RejectionList),
+        (status = 400, description = "Bad query or cursor", body = ErrorBody), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<RejectionsRead>,
     State(state): State<AppState>,
     params: Result<Query<ListParams>, QueryRejection>,
 ) -> Result<Json<RejectionList>, ApiError> {
@@ -66,8 +72,10 @@ pub async fn list(
         .as_deref()
         .map(decode_uuid_cursor)
         .transpose()?;
+    let sources = source_scope(&caller, params.source)?;
     let filter = RejectionFilter {
-        source: params.source,
+        source: sources.one,
+        only_sources: sources.only,
         reason,
     };
     tracing::debug!(caller = %caller.subject, ?filter, "listing rejections");

@@ -5,14 +5,19 @@ use application::{SecretReport, SourceReport};
 use axum::{Json, extract::State};
 use serde::Serialize;
 
-use super::{AppState, auth::Authenticated, error::ApiError, events::timestamp};
+use super::{
+    AppState,
+    auth::{Authorized, StatsRead},
+    error::{ApiError, ErrorBody},
+    events::timestamp,
+};
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceList {
     items: Vec<SourceView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SourceView {
     name: String,
     scheme: &'static str,
@@ -20,7 +25,7 @@ pub struct SourceView {
     secrets: Vec<SecretView>,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 pub struct SecretView {
     label: Option<String>,
     configured: bool,
@@ -30,14 +35,22 @@ pub struct SecretView {
     last_received_at: Option<String>,
 }
 
+/// Configured sources, their secrets' labels and usage.
+#[utoipa::path(get, path = "/sources", tag = "dashboard",
+    security(("bearer" = ["stats:read"])),
+    responses((status = 200, body = SourceList), (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn list(
-    Authenticated(caller): Authenticated,
+    Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,
 ) -> Result<Json<SourceList>, ApiError> {
     tracing::debug!(caller = %caller.subject, "listing sources");
     let report = state.sources.report().await?;
     Ok(Json(SourceList {
-        items: report.into_iter().map(source_view).collect(),
+        items: report
+            .into_iter()
+            .filter(|source| caller.may_see(&source.name))
+            .map(source_view)
+            .collect(),
     }))
 }
 

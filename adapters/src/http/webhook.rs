@@ -5,15 +5,20 @@ use std::{convert::Infallible, net::SocketAddr};
 use application::receive::Delivery;
 use axum::{
     Json,
-    extract::{ConnectInfo, FromRequestParts, Path, State, rejection::BytesRejection},
+    body::Body,
+    extract::{ConnectInfo, FromRequestParts, Path, State},
     http::{HeaderMap, StatusCode, request::Parts},
     response::{IntoResponse, Response},
 };
-use bytes::Bytes;
 use domain::Headers;
 use serde::Serialize;
 
-use super::{AppState, error::ApiError};
+use super::{
+    AppState,
+    error::{ApiError, ErrorBody},
+    intake::read_body,
+};
+use crate::observability::Received;
 use application::Receipt;
 
 /// The source the seed's `POST /webhook` route receives for.
@@ -48,30 +53,63 @@ impl<S: Send + Sync> FromRequestParts<S> for PeerAddr {
     }
 }
 
-#[derive(Serialize)]
-struct ReceiptBody<'a> {
+#[derive(Serialize, utoipa::ToSchema)]
+pub(super) struct ReceiptBody<'a> {
     status: &'static str,
     id: String,
     event_id: &'a str,
 }
 
+/// A webhook for the source `default`.
+#[utoipa::path(post, path = "/webhook", tag = "intake",
+    request_body(content = String, content_type = "application/json",
+        description = "The sender's raw bytes; the signature is checked over them exactly"),
+    responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 404, description = "Unknown source", body = ErrorBody),
+        (status = 408, description = "Request timeout", body = ErrorBody),
+        (status = 413, description = "Body over the source's limit", body = ErrorBody),
+        (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
+        (status = 422, description = "No usable event id", body = ErrorBody),
+        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn receive_default(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    receive(&state, DEFAULT_SOURCE, peer, &headers, body).await
+    receive(&state, DEFAULT_SOURCE, peer, &headers, body)
+        .await
+        .inspect_err(|err| state.intake_metrics.rejected(DEFAULT_SOURCE, err.code()))
 }
 
+/// A webhook for a configured source.
+#[utoipa::path(post, path = "/webhooks/{source}", tag = "intake",
+    params(("source" = String, Path, description = "A configured source's name")),
+    request_body(content = String, content_type = "application/json",
+        description = "The sender's raw bytes; the signature is checked over them exactly"),
+    responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 400, description = "Malformed JSON", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 404, description = "Unknown source", body = ErrorBody),
+        (status = 408, description = "Request timeout", body = ErrorBody),
+        (status = 413, description = "Body over the source's limit", body = ErrorBody),
+        (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
+        (status = 422, description = "No usable event id", body = ErrorBody),
+        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn receive_for_source(
     State(state): State<AppState>,
     Path(source): Path<String>,
     PeerAddr(peer): PeerAddr,
     headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    receive(&state, &source, peer, &headers, body).await
+    receive(&state, &source, peer, &headers, body)
+        .await
+        .inspect_err(|err| state.intake_metrics.rejected(&source, err.code()))
 }
 
 async fn receive(
@@ -79,17 +117,9 @@ async fn receive(
     source: &str,
     peer: Option<SocketAddr>,
     headers: &HeaderMap,
-    body: Result<Bytes, BytesRejection>,
+    body: Body,
 ) -> Result<Response, ApiError> {
-    let body = body.map_err(|rejection| ApiError::Rejected {
-        status: rejection.status(),
-        code: if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            "payload_too_large"
-        } else {
-            "unreadable_body"
-        },
-        detail: rejection.body_text(),
-    })?;
+    let body = read_body(state.intake.for_source(source), headers, body).await?;
     let receipt = state
         .receive
         .execute(Delivery {
@@ -100,8 +130,23 @@ async fn receive(
         })
         .await?;
     let (status, label, key, event_id) = match &receipt {
-        Receipt::Accepted { key, event_id } => (StatusCode::ACCEPTED, "accepted", key, event_id),
-        Receipt::Duplicate { key, event_id, .. } => (StatusCode::OK, "duplicate", key, event_id),
+        Receipt::Accepted { key, event_id } => {
+            state.intake_metrics.received(source, Received::Accepted);
+            (StatusCode::ACCEPTED, "accepted", key, event_id)
+        }
+        Receipt::Duplicate {
+            key,
+            event_id,
+            conflict,
+        } => {
+            let outcome = if *conflict {
+                Received::Conflict
+            } else {
+                Received::Duplicate
+            };
+            state.intake_metrics.received(source, outcome);
+            (StatusCode::OK, "duplicate", key, event_id)
+        }
     };
     let body = ReceiptBody {
         status: label,

@@ -14,6 +14,7 @@ mod query;
 mod queue;
 mod rejections;
 mod replay;
+mod stats;
 mod time;
 mod usage;
 

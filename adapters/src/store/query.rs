@@ -10,7 +10,7 @@ use super::{
     SeaOrmStore,
     entity::{event_attempts, events},
     error::{Failure, classify},
-    time::from_micros,
+    time::{from_micros, to_micros},
 };
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
@@ -69,6 +69,21 @@ impl EventQuery for SeaOrmStore {
         }
         if let Some(source) = &filter.source {
             select = select.filter(events::Column::Source.eq(source.as_str()));
+        }
+        if let Some(only) = &filter.only_sources {
+            select = select.filter(events::Column::Source.is_in(only.iter().map(String::as_str)));
+        }
+        if let Some(event_type) = &filter.event_type {
+            select = select.filter(events::Column::EventType.eq(event_type.as_str()));
+        }
+        if let Some(event_id) = &filter.event_id {
+            select = select.filter(events::Column::EventId.eq(event_id.as_str()));
+        }
+        if let Some(at) = filter.received_after {
+            select = select.filter(events::Column::ReceivedAt.gte(to_micros(at)));
+        }
+        if let Some(at) = filter.received_before {
+            select = select.filter(events::Column::ReceivedAt.lt(to_micros(at)));
         }
         if let Some(Cursor(key)) = after {
             select = select.filter(events::Column::Id.lt(key.as_uuid()));

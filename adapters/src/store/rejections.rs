@@ -136,6 +136,10 @@ impl RejectionQuery for SeaOrmStore {
         if let Some(source) = &filter.source {
             select = select.filter(rejections::Column::Source.eq(source.as_str()));
         }
+        if let Some(only) = &filter.only_sources {
+            select =
+                select.filter(rejections::Column::Source.is_in(only.iter().map(String::as_str)));
+        }
         if let Some(reason) = filter.reason {
             select = select.filter(rejections::Column::Reason.eq(reason.as_str()));
         }

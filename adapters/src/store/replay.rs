@@ -81,6 +81,11 @@ impl EventReplay for SeaOrmStore {
         if let Some(source) = &filter.source {
             update.and_where(Expr::col(events::Column::Source).eq(source.as_str()));
         }
+        if let Some(only) = &filter.only_sources {
+            update.and_where(
+                Expr::col(events::Column::Source).is_in(only.iter().map(String::as_str)),
+            );
+        }
         if let Some(event_type) = &filter.event_type {
             update.and_where(Expr::col(events::Column::EventType).eq(event_type.as_str()));
         }

@@ -6,10 +6,11 @@ mod handler;
 mod query;
 mod queue;
 mod rejections;
+mod stats;
 mod store;
 mod usage;
 
-pub use auth::{AuthError, Principal, TokenVerifier};
+pub use auth::{AuthError, Principal, Scope, TokenVerifier};
 pub use clock::{Clock, SystemClock};
 pub use handler::{EventHandler, HandlerError};
 pub use query::{
@@ -18,13 +19,14 @@ pub use query::{
 };
 pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
 pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
+pub use stats::{EventCounts, EventStats, MinuteCount, QueueGauges};
 pub use store::{EventStore, Insertion, StoreError};
 pub use usage::{SecretUsage, SecretUse};
 
 #[cfg(any(test, feature = "mocks"))]
 pub use {
     auth::MockTokenVerifier, clock::MockClock, handler::MockEventHandler, query::MockEventQuery,
-    query::MockEventReplay, queue::MockEventQueue, store::MockEventStore,
+    query::MockEventReplay, queue::MockEventQueue, stats::MockEventStats, store::MockEventStore,
 };
 #[cfg(any(test, feature = "mocks"))]
 pub use {

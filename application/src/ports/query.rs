@@ -10,6 +10,13 @@ use domain::{BodyDigest, Event, EventKey, EventStatus};
 pub struct EventFilter {
     pub status: Option<EventStatus>,
     pub source: Option<String>,
+    /// Only these sources (a token's restriction); `None`: every source.
+    pub only_sources: Option<Vec<String>>,
+    pub event_type: Option<String>,
+    /// The sender's id.
+    pub event_id: Option<String>,
+    pub received_after: Option<DateTime<Utc>>,
+    pub received_before: Option<DateTime<Utc>>,
 }
 
 /// Where the next page starts: strictly older than this event.
@@ -45,6 +52,8 @@ pub struct ReplayFilter {
     /// `processed` or `dead`; both when `None`.
     pub status: Option<EventStatus>,
     pub source: Option<String>,
+    /// Only these sources (a token's restriction); `None`: every source.
+    pub only_sources: Option<Vec<String>>,
     pub event_type: Option<String>,
     pub received_after: Option<DateTime<Utc>>,
     pub received_before: Option<DateTime<Utc>>,

@@ -27,6 +27,8 @@ impl RejectionSink for DiscardRejections {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RejectionFilter {
     pub source: Option<String>,
+    /// Only these sources (a token's restriction); `None`: every source.
+    pub only_sources: Option<Vec<String>>,
     pub reason: Option<RejectionReason>,
 }
 

@@ -4,7 +4,7 @@
 use secrecy::{ExposeSecret, SecretString};
 use serde::Deserialize;
 
-use super::ensure;
+use super::validate::ensure;
 
 /// `fifo`: one event of the source in flight at a time, in arrival order.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]

@@ -30,6 +30,8 @@ pub struct SourceSettings {
     /// A JSON pointer to the event type (default: the scheme's place, else `/type`).
     pub event_type_pointer: Option<String>,
     /// `fifo`: one event of this source in flight at a time, in arrival order.
+    /// This source's body limit, instead of `server.max_body_bytes`.
+    pub max_body_bytes: Option<usize>,
     #[serde(default)]
     pub ordering: Ordering,
     #[serde(default)]

@@ -143,3 +143,56 @@ fn debug_output_never_shows_secrets() {
     assert!(!shown.contains(DEV_WEBHOOK_SECRET), "{shown}");
     assert!(!shown.contains(DEV_JWT_SECRET), "{shown}");
 }
+
+#[test]
+fn exactly_one_way_to_verify_tokens_is_configured() {
+    let asymmetric_without_key =
+        Settings::load_with_env(None, env(&[("HOOKD__AUTH__ALGORITHM", "EdDSA")]));
+    assert!(error_of(asymmetric_without_key).contains("auth.public_key_file"));
+    let both = Settings::load_with_env(
+        None,
+        env(&[
+            ("HOOKD__AUTH__ALGORITHM", "RS256"),
+            ("HOOKD__AUTH__PUBLIC_KEY_FILE", "/tmp/key.pem"),
+            (
+                "HOOKD__AUTH__JWT_SECRET",
+                "a-secret-that-is-long-enough-for-anything",
+            ),
+        ]),
+    );
+    assert!(error_of(both).contains("auth.jwt_secret"));
+    let key_with_hs256 = Settings::load_with_env(
+        None,
+        env(&[("HOOKD__AUTH__PUBLIC_KEY_FILE", "/tmp/key.pem")]),
+    );
+    assert!(error_of(key_with_hs256).contains("auth.public_key_file"));
+    let unknown = Settings::load_with_env(None, env(&[("HOOKD__AUTH__ALGORITHM", "HS384")]));
+    assert!(unknown.is_err());
+    // An asymmetric algorithm needs no development JWT secret.
+    let eddsa = Settings::load_with_env(
+        None,
+        env(&[
+            ("HOOKD__AUTH__ALGORITHM", "EdDSA"),
+            ("HOOKD__AUTH__PUBLIC_KEY_FILE", "/tmp/key.pem"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(
+        eddsa.development_secrets_in_use(),
+        ["sources.default.secret"]
+    );
+}
+
+#[test]
+fn hardening_settings_must_be_positive() {
+    for key in [
+        "HOOKD__SERVER__HEADER_READ_TIMEOUT_SECONDS",
+        "HOOKD__SERVER__REQUEST_TIMEOUT_SECONDS",
+        "HOOKD__SERVER__MAX_CONCURRENT_REQUESTS",
+    ] {
+        assert!(
+            Settings::load_with_env(None, env(&[(key, "0")])).is_err(),
+            "{key}"
+        );
+    }
+}

@@ -54,6 +54,13 @@ impl EnvelopeSpec {
             event_type,
         }
     }
+
+    /// Whether a request is unreadable unless its body is JSON: the event id
+    /// is read from the body with no fallback. Form bodies (GitHub, Slack slash
+    /// commands) and header ids (Standard Webhooks, Shopify) do not need it.
+    pub fn requires_json_body(&self) -> bool {
+        matches!(self.event_id, EventIdSource::JsonPointer(_))
+    }
 }
 
 impl Default for EnvelopeSpec {

@@ -171,3 +171,15 @@ fn pointers_are_validated() {
         assert_eq!(validate_pointer(bad), Err(InvalidPointer), "{bad}");
     }
 }
+
+#[test]
+fn only_schemes_that_read_the_id_from_the_body_require_json() {
+    let requires =
+        |kind| EnvelopeSpec::for_scheme(&SignatureScheme::default_for(kind)).requires_json_body();
+    assert!(requires(SchemeKind::HmacHex));
+    assert!(requires(SchemeKind::Stripe));
+    assert!(!requires(SchemeKind::StandardWebhooks));
+    assert!(!requires(SchemeKind::Github));
+    assert!(!requires(SchemeKind::Shopify));
+    assert!(!requires(SchemeKind::Slack));
+}

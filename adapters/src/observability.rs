@@ -1,0 +1,153 @@
+//! Prometheus metrics. Counters on the intake path are registered once per
+//! source at start, so counting a webhook costs an atomic add and no
+//! allocation; queue gauges are refreshed by a background task from one
+//! query, never per request.
+
+use std::{collections::HashMap, sync::Arc, sync::OnceLock, time::Duration};
+
+use application::ports::{Clock, EventStats};
+use metrics::{Counter, counter, gauge, histogram};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
+
+/// Histogram buckets for every `*_seconds` metric: 1 ms to 60 s.
+const BUCKETS: [f64; 12] = [
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0, 60.0,
+];
+
+static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the process-wide recorder the first time (several instances in
+/// one process, as in the tests, share it) and returns its handle.
+pub fn install() -> PrometheusHandle {
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new();
+            let builder = match builder
+                .set_buckets_for_metric(Matcher::Suffix("_seconds".to_owned()), &BUCKETS)
+            {
+                Ok(builder) => builder,
+                Err(err) => unreachable!("the buckets are not empty: {err}"),
+            };
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("another metrics recorder is installed; GET /metrics stays empty");
+            }
+            handle
+        })
+        .clone()
+}
+
+/// How a delivery was answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Received {
+    Accepted,
+    Duplicate,
+    Conflict,
+}
+
+#[derive(Debug, Clone)]
+struct SourceCounters {
+    accepted: Counter,
+    duplicate: Counter,
+    conflict: Counter,
+}
+
+impl SourceCounters {
+    fn register(source: &str) -> Self {
+        let received = |outcome: &'static str| counter!("hookd_webhooks_received_total", "source" => source.to_owned(), "outcome" => outcome);
+        Self {
+            accepted: received("accepted"),
+            duplicate: received("duplicate"),
+            conflict: received("conflict"),
+        }
+    }
+}
+
+/// Intake counters by configured source; other names count as `unknown`,
+/// so a caller cannot grow the label set.
+#[derive(Debug, Clone)]
+pub struct IntakeMetrics {
+    by_source: HashMap<String, SourceCounters>,
+    unknown: SourceCounters,
+}
+
+impl IntakeMetrics {
+    /// Call after [`install`], or the counters go nowhere.
+    pub fn new<'a>(sources: impl IntoIterator<Item = &'a str>) -> Self {
+        Self {
+            by_source: sources
+                .into_iter()
+                .map(|name| (name.to_owned(), SourceCounters::register(name)))
+                .collect(),
+            unknown: SourceCounters::register("unknown"),
+        }
+    }
+
+    pub fn received(&self, source: &str, outcome: Received) {
+        let counters = self.by_source.get(source).unwrap_or(&self.unknown);
+        match outcome {
+            Received::Accepted => &counters.accepted,
+            Received::Duplicate => &counters.duplicate,
+            Received::Conflict => &counters.conflict,
+        }
+        .increment(1);
+    }
+
+    /// Off the accepted path, so registering the labels here is fine.
+    pub fn rejected(&self, source: &str, reason: &'static str) {
+        let source = if self.by_source.contains_key(source) {
+            source.to_owned()
+        } else {
+            "unknown".to_owned()
+        };
+        counter!("hookd_webhooks_rejected_total", "source" => source, "reason" => reason)
+            .increment(1);
+    }
+}
+
+impl Default for IntakeMetrics {
+    fn default() -> Self {
+        Self::new([])
+    }
+}
+
+/// One HTTP request, by route template and status.
+pub fn http_request(route: &'static str, status: &'static str, elapsed: Duration) {
+    histogram!("hookd_http_request_duration_seconds", "route" => route, "status" => status)
+        .record(elapsed.as_secs_f64());
+}
+
+/// Refreshes `hookd_queue_depth`, `hookd_oldest_pending_age_seconds` and
+/// `hookd_dead_events` every `interval` until `shutdown`.
+pub async fn run_gauge_refresh(
+    stats: Arc<dyn EventStats>,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    let mut ticks = tokio::time::interval(interval);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = ticks.tick() => {}
+            () = shutdown.cancelled() => break,
+        }
+        match stats.queue_gauges().await {
+            Ok(gauges) => {
+                gauge!("hookd_queue_depth").set(gauges.waiting as f64);
+                gauge!("hookd_dead_events").set(gauges.dead as f64);
+                let age = gauges.oldest_waiting_since.map_or(0.0, |since| {
+                    (clock.now() - since)
+                        .to_std()
+                        .unwrap_or_default()
+                        .as_secs_f64()
+                });
+                gauge!("hookd_oldest_pending_age_seconds").set(age);
+            }
+            Err(err) => tracing::debug!(error = %err, "queue gauges not refreshed"),
+        }
+    }
+    tracing::info!("metrics gauge refresh stopped");
+}

@@ -1,0 +1,59 @@
+//! Counting events for `GET /stats` and the metrics gauges.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use domain::EventStatus;
+
+use super::QueryError;
+
+/// Events by source and status, and the age of the queue.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EventCounts {
+    /// (source, status, count), every combination present.
+    pub by_source_and_status: Vec<(String, EventStatus, u64)>,
+    /// When the oldest event still waiting (pending or retrying) arrived.
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
+}
+
+/// What the metrics gauges show.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct QueueGauges {
+    /// Pending and retrying events.
+    pub waiting: u64,
+    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    pub dead: u64,
+}
+
+/// Arrivals per minute.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MinuteCount {
+    /// The minute's start.
+    pub minute: DateTime<Utc>,
+    pub events: u64,
+}
+
+#[cfg_attr(any(test, feature = "mocks"), mockall::automock)]
+#[async_trait]
+pub trait EventStats: Send + Sync {
+    /// Counts, over `only_sources` when given.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn counts(&self, only_sources: Option<Vec<String>>) -> Result<EventCounts, QueryError>;
+
+    /// Waiting and dead events, from one query.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn queue_gauges(&self) -> Result<QueueGauges, QueryError>;
+
+    /// Arrivals per minute since `since` (minutes without arrivals are absent).
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn per_minute(
+        &self,
+        since: DateTime<Utc>,
+        only_sources: Option<Vec<String>>,
+    ) -> Result<Vec<MinuteCount>, QueryError>;
+}
