@@ -49,13 +49,14 @@ impl TestDb {
                     .await
                     .unwrap();
                 admin.close().await.unwrap();
-                let (base, _) = admin_url
-                    .split('?')
-                    .next()
-                    .unwrap()
-                    .rsplit_once('/')
-                    .unwrap();
-                let url = format!("{base}/{name}");
+                // Same server and options (e.g. `?sslmode=disable`), another database.
+                let (address, options) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+                let (base, _) = address.rsplit_once('/').unwrap();
+                let url = if options.is_empty() {
+                    format!("{base}/{name}")
+                } else {
+                    format!("{base}/{name}?{options}")
+                };
                 Some(Self {
                     backend,
                     url,
