@@ -71,6 +71,8 @@ impl SourceCounters {
 pub struct IntakeMetrics {
     by_source: HashMap<String, SourceCounters>,
     unknown: SourceCounters,
+    /// `hookd_signature_secret_used_total` by (source, secret label).
+    secrets: HashMap<String, HashMap<String, Counter>>,
 }
 
 impl IntakeMetrics {
@@ -82,6 +84,36 @@ impl IntakeMetrics {
                 .map(|name| (name.to_owned(), SourceCounters::register(name)))
                 .collect(),
             unknown: SourceCounters::register("unknown"),
+            secrets: HashMap::new(),
+        }
+    }
+
+    /// Registers `hookd_signature_secret_used_total{source,label}` for every
+    /// configured secret, so that counting a verified request allocates nothing.
+    #[must_use]
+    pub fn with_secret_labels<'a>(
+        mut self,
+        labels: impl IntoIterator<Item = (&'a str, &'a str)>,
+    ) -> Self {
+        for (source, label) in labels {
+            let counter = counter!("hookd_signature_secret_used_total", "source" => source.to_owned(), "label" => label.to_owned());
+            self.secrets
+                .entry(source.to_owned())
+                .or_default()
+                .insert(label.to_owned(), counter);
+        }
+        self
+    }
+
+    /// Counts a request verified by the secret labelled `label` of `source`.
+    pub fn secret_used(&self, source: &str, label: Option<&str>) {
+        let Some(label) = label else { return };
+        if let Some(counter) = self
+            .secrets
+            .get(source)
+            .and_then(|labels| labels.get(label))
+        {
+            counter.increment(1);
         }
     }
 

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use domain::{EventKey, RetryDecision, RetryPolicy};
 use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use crate::ports::{
     AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
@@ -296,10 +297,19 @@ async fn run_attempt(
     let for_handler = event.clone();
     // Its own task, so that a panic is caught as a `JoinError` and a timeout
     // drops the handler's future; aborting this attempt aborts that task too.
-    let run =
-        tokio::spawn(
-            async move { tokio::time::timeout(timeout, handler.handle(&for_handler)).await },
-        );
+    // Every log line of the attempt carries the request id of the delivery.
+    let span = tracing::info_span!(
+        "attempt",
+        key = %event.key,
+        source = %event.source,
+        event_id = %event.event_id,
+        attempt = event.attempt,
+        request_id = event.request_id.as_deref().unwrap_or_default(),
+    );
+    let run = tokio::spawn(
+        async move { tokio::time::timeout(timeout, handler.handle(&for_handler)).await }
+            .instrument(span),
+    );
     let _abort_with_attempt = AbortOnDrop(run.abort_handle());
     let outcome = match run.await {
         Ok(Ok(result)) => result,

@@ -19,13 +19,19 @@ use crate::{
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Receipt {
     /// First delivery: stored and queued (202).
-    Accepted { key: EventKey, event_id: EventId },
+    Accepted {
+        key: EventKey,
+        event_id: EventId,
+        /// The label of the secret that verified the request.
+        secret_label: Option<String>,
+    },
     /// A later delivery of a stored event: not processed again (200).
     Duplicate {
         key: EventKey,
         event_id: EventId,
         /// The same id came with a different body.
         conflict: bool,
+        secret_label: Option<String>,
     },
 }
 
@@ -63,6 +69,9 @@ impl From<StoreError> for ReceiveError {
         }
     }
 }
+
+/// Longest `x-request-id` kept with an event; a longer one is not stored.
+const MAX_REQUEST_ID_BYTES: usize = 128;
 
 /// A request as the HTTP edge hands it over.
 pub struct Delivery<'a> {
@@ -182,13 +191,20 @@ impl ReceiveWebhook {
                 .secrets
                 .get(verified.secret_index)
                 .map(|secret| secret.label().to_owned()),
+            request_id: delivery
+                .headers
+                .get("x-request-id")
+                .filter(|id| id.len() <= MAX_REQUEST_ID_BYTES)
+                .map(str::to_owned),
         };
+        let secret_label = event.secret_label.clone();
         let receipt = match self.store.insert_if_absent(event).await? {
             Insertion::Inserted(key) => {
                 self.new_work.notify_one();
                 Receipt::Accepted {
                     key,
                     event_id: envelope.event_id,
+                    secret_label,
                 }
             }
             Insertion::Duplicate {
@@ -206,6 +222,7 @@ impl ReceiveWebhook {
                     key: existing,
                     event_id: envelope.event_id,
                     conflict: !same_body,
+                    secret_label,
                 }
             }
         };

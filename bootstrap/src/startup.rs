@@ -109,7 +109,13 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let intake = intake_limits(settings, &sources);
     // Before any counter is registered, or it would count nowhere.
     let metrics_handle = observability::install();
-    let intake_metrics = IntakeMetrics::new(sources.iter().map(|source| source.name.as_str()));
+    let intake_metrics = IntakeMetrics::new(sources.iter().map(|source| source.name.as_str()))
+        .with_secret_labels(sources.iter().flat_map(|source| {
+            source
+                .secrets
+                .iter()
+                .map(|secret| (source.name.as_str(), secret.label()))
+        }));
     let quarantine = Quarantine::new(
         Arc::new(RejectionWriter::start(&store, QUARANTINE_BUFFER)),
         settings.quarantine.per_source_per_minute,

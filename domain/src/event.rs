@@ -150,6 +150,9 @@ pub struct NewEvent {
     pub received_at: DateTime<Utc>,
     /// The label of the source's secret that verified it (for rotations).
     pub secret_label: Option<String>,
+    /// The `x-request-id` of the request that delivered it, so the logs of
+    /// its processing can be joined to the logs of its intake.
+    pub request_id: Option<String>,
 }
 
 /// A stored event as the dashboard shows it.

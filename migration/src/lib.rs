@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261129_000001_events;
 mod m20261130_000002_sources;
+mod m20261130_000003_request_id;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261129_000001_events::Migration),
             Box::new(m20261130_000002_sources::Migration),
+            Box::new(m20261130_000003_request_id::Migration),
         ]
     }
 }

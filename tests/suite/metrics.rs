@@ -99,6 +99,15 @@ async fn metrics_count_intake_processing_and_requests() {
         ),
         Some(1.0)
     );
+    // Both verified requests used the source's only secret (label "0").
+    assert_eq!(
+        sample(
+            &text,
+            "hookd_signature_secret_used_total",
+            &[source, r#"label="0""#]
+        ),
+        Some(2.0)
+    );
     let requests = "hookd_http_request_duration_seconds_count";
     let route = r#"route="/webhooks/{source}""#;
     assert!(sample(&text, requests, &[route, r#"status="202""#]).is_some_and(|n| n >= 1.0));

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 on_both_backends!(
     accepted_events_reach_processed,
     an_event_stored_before_a_restart_is_processed_after_it,
+    the_request_id_of_the_delivery_follows_the_event_into_processing,
 );
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -61,5 +62,62 @@ async fn an_event_stored_before_a_restart_is_processed_after_it(backend: Backend
         WAIT,
     )
     .await;
+    app.stop().await;
+}
+
+/// Captures the request id each handled event carries.
+struct RequestIds(tokio::sync::mpsc::UnboundedSender<Option<String>>);
+
+#[async_trait::async_trait]
+impl application::ports::EventHandler for RequestIds {
+    async fn handle(
+        &self,
+        event: &application::ports::ClaimedEvent,
+    ) -> Result<(), application::ports::HandlerError> {
+        let _ = self.0.send(event.request_id.clone());
+        Ok(())
+    }
+}
+
+async fn the_request_id_of_the_delivery_follows_the_event_into_processing(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let (sender, mut seen) = tokio::sync::mpsc::unbounded_channel();
+    let app =
+        hookd_tests::spawn_app_with(&db, |_| {}, Some(std::sync::Arc::new(RequestIds(sender))))
+            .await;
+    let body = r#"{"event_id":"evt_traced"}"#;
+    let response = app
+        .signed_request(body)
+        .header("x-request-id", "req-from-the-sender")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::ACCEPTED);
+    assert_eq!(
+        response.headers().get("x-request-id").unwrap(),
+        "req-from-the-sender"
+    );
+    let handled = tokio::time::timeout(WAIT, seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(handled.as_deref(), Some("req-from-the-sender"));
+
+    // Without one, hookd makes one up, and it reaches processing too.
+    let response = app.post_signed(r#"{"event_id":"evt_untraced"}"#).await;
+    let generated = response
+        .headers()
+        .get("x-request-id")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let handled = tokio::time::timeout(WAIT, seen.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(handled, Some(generated));
     app.stop().await;
 }

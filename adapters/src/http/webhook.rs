@@ -130,7 +130,14 @@ async fn receive(
         })
         .await?;
     let (status, label, key, event_id) = match &receipt {
-        Receipt::Accepted { key, event_id } => {
+        Receipt::Accepted {
+            key,
+            event_id,
+            secret_label,
+        } => {
+            state
+                .intake_metrics
+                .secret_used(source, secret_label.as_deref());
             state.intake_metrics.received(source, Received::Accepted);
             (StatusCode::ACCEPTED, "accepted", key, event_id)
         }
@@ -138,7 +145,11 @@ async fn receive(
             key,
             event_id,
             conflict,
+            secret_label,
         } => {
+            state
+                .intake_metrics
+                .secret_used(source, secret_label.as_deref());
             let outcome = if *conflict {
                 Received::Conflict
             } else {

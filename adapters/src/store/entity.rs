@@ -25,6 +25,7 @@ pub mod events {
         pub processed_at: Option<i64>,
         pub last_error: Option<String>,
         pub secret_label: Option<String>,
+        pub request_id: Option<String>,
         pub conflict: bool,
     }
 

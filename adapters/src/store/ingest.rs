@@ -273,14 +273,15 @@ async fn insert_values(
 const INSERT_UNNEST: &str = "\
 WITH inserted AS (
     INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
-                        received_at, status, attempts, next_attempt_at, secret_label, conflict)
+                        received_at, status, attempts, next_attempt_at, secret_label, conflict,
+                        request_id)
     SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
            NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
-           NULLIF(secret_label, ''), FALSE
+           NULLIF(secret_label, ''), FALSE, NULLIF(request_id, '')
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
-                $7::text[], $8::int8[], $9::text[])
+                $7::text[], $8::int8[], $9::text[], $10::text[])
          AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
-                  received_at, secret_label)
+                  received_at, secret_label, request_id)
     ON CONFLICT (source, event_id) DO NOTHING
     RETURNING id
 )
@@ -326,6 +327,7 @@ async fn insert_unnest(
             .collect::<Vec<_>>()
             .into(),
         text(|e| e.secret_label.as_deref()),
+        text(|e| e.request_id.as_deref()),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -367,6 +369,7 @@ fn active_model(event: &NewEvent) -> events::ActiveModel {
         processed_at: Set(None),
         last_error: Set(None),
         secret_label: Set(event.secret_label.clone()),
+        request_id: Set(event.request_id.clone()),
         conflict: Set(false),
     }
 }

@@ -118,6 +118,7 @@ impl EventQueue for SeaOrmStore {
                 events::Column::ContentType,
                 events::Column::ReceivedAt,
                 events::Column::Attempts,
+                events::Column::RequestId,
             ]))
             .to_owned();
         let rows = self
@@ -444,6 +445,7 @@ fn claimed_event(row: &QueryResult, lease: LeaseToken) -> Result<ClaimedEvent, s
         received_at: from_micros(row.try_get("", "received_at")?),
         attempt: u32::try_from(attempts).unwrap_or(0),
         lease,
+        request_id: row.try_get("", "request_id")?,
     })
 }
 

@@ -50,6 +50,8 @@ pub struct ClaimedEvent {
     /// 1 for the first attempt.
     pub attempt: u32,
     pub lease: LeaseToken,
+    /// The `x-request-id` of the request that delivered the event.
+    pub request_id: Option<String>,
 }
 
 /// How an attempt ended, as the queue must record it.

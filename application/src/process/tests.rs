@@ -18,6 +18,7 @@ fn event(attempt: u32) -> ClaimedEvent {
         received_at: Utc::now(),
         attempt,
         lease: LeaseToken::generate(),
+        request_id: None,
     }
 }
 

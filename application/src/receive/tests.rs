@@ -169,7 +169,8 @@ async fn a_duplicate_is_never_enqueued() {
         Receipt::Duplicate {
             key: existing,
             event_id: EventId::parse("evt_123").unwrap(),
-            conflict: false
+            conflict: false,
+            secret_label: Some("0".into()),
         }
     );
     assert!(!was_woken(&new_work).await);
