@@ -17,16 +17,15 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set,
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Statement, TryInsertResult,
-    sea_query::{ArrayType, Expr, Value},
+    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
+    DbErr, EntityTrait, QueryFilter, QuerySelect, Statement, TryInsertResult, sea_query::Expr,
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
 
 use super::{
     SeaOrmStore,
+    arrays::{bytes, column, optional_text},
     entity::events,
     error::{Failure, classify},
     time::to_micros,
@@ -292,42 +291,17 @@ async fn insert_unnest(
     events: &[NewEvent],
 ) -> Result<HashSet<Uuid>, DbErr> {
     debug_assert_eq!(super::listen::CHANNEL, "hookd_new_events");
-    // Arrays cannot carry NULL elements here: absent text is '' and NULLIF
-    // turns it back (an empty type or content-type means none anyway).
-    let text = |f: fn(&NewEvent) -> Option<&str>| -> Value {
-        events
-            .iter()
-            .map(|e| f(e).unwrap_or_default().to_owned())
-            .collect::<Vec<_>>()
-            .into()
-    };
-    let values: Vec<Value> = vec![
-        events
-            .iter()
-            .map(|e| e.key.as_uuid())
-            .collect::<Vec<_>>()
-            .into(),
-        events
-            .iter()
-            .map(|e| e.source.as_str().to_owned())
-            .collect::<Vec<_>>()
-            .into(),
-        events
-            .iter()
-            .map(|e| e.event_id.as_str().to_owned())
-            .collect::<Vec<_>>()
-            .into(),
-        text(|e| e.event_type.as_deref()),
-        bytes_array(events.iter().map(|e| e.body.to_vec())),
-        bytes_array(events.iter().map(|e| e.body_digest.as_bytes().to_vec())),
-        text(|e| e.content_type.as_deref()),
-        events
-            .iter()
-            .map(|e| to_micros(e.received_at))
-            .collect::<Vec<_>>()
-            .into(),
-        text(|e| e.secret_label.as_deref()),
-        text(|e| e.request_id.as_deref()),
+    let values = vec![
+        column(events, |e| e.key.as_uuid()),
+        column(events, |e| e.source.as_str().to_owned()),
+        column(events, |e| e.event_id.as_str().to_owned()),
+        optional_text(events, |e| e.event_type.as_deref()),
+        bytes(events, |e| e.body.to_vec()),
+        bytes(events, |e| e.body_digest.as_bytes().to_vec()),
+        optional_text(events, |e| e.content_type.as_deref()),
+        column(events, |e| to_micros(e.received_at)),
+        optional_text(events, |e| e.secret_label.as_deref()),
+        optional_text(events, |e| e.request_id.as_deref()),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -339,15 +313,6 @@ async fn insert_unnest(
     rows.iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
         .collect()
-}
-
-fn bytes_array(items: impl Iterator<Item = Vec<u8>>) -> Value {
-    Value::Array(
-        ArrayType::Bytes,
-        Some(Box::new(
-            items.map(|bytes| Value::Bytes(Some(bytes))).collect(),
-        )),
-    )
 }
 
 fn active_model(event: &NewEvent) -> events::ActiveModel {

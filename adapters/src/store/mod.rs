@@ -6,6 +6,7 @@
 //! write uses a single writer connection (no "database is locked"), reads use
 //! a separate pool; on PostgreSQL both are the same pool.
 
+mod arrays;
 mod entity;
 mod error;
 mod ingest;

@@ -17,12 +17,13 @@ use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement,
     TransactionTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query, Value},
+    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query},
 };
 use uuid::Uuid;
 
 use super::{
     SeaOrmStore,
+    arrays::column,
     entity::{event_attempts, events},
     error::{Failure, classify},
     time::{from_micros, to_micros},
@@ -173,11 +174,7 @@ impl EventQueue for SeaOrmStore {
             {
                 applied.push(settlement);
             } else {
-                tracing::warn!(
-                    key = %settlement.key,
-                    attempt = settlement.attempt,
-                    "outcome ignored: the lease was lost and the event claimed again"
-                );
+                log_lost_lease(&settlement);
             }
         }
         if !applied.is_empty() {
@@ -274,33 +271,13 @@ async fn settle_successes_postgres(
     worker: &str,
     succeeded: &[Settlement],
 ) -> Result<usize, sea_orm::DbErr> {
-    let values: Vec<Value> = vec![
-        succeeded
-            .iter()
-            .map(|s| s.key.as_uuid())
-            .collect::<Vec<_>>()
-            .into(),
-        succeeded
-            .iter()
-            .map(|s| s.lease.as_uuid())
-            .collect::<Vec<_>>()
-            .into(),
-        succeeded
-            .iter()
-            .map(|s| to_micros(s.finished_at))
-            .collect::<Vec<_>>()
-            .into(),
+    let values = vec![
+        column(succeeded, |s| s.key.as_uuid()),
+        column(succeeded, |s| s.lease.as_uuid()),
+        column(succeeded, |s| to_micros(s.finished_at)),
         worker.into(),
-        succeeded
-            .iter()
-            .map(|s| i32::try_from(s.attempt).unwrap_or(i32::MAX))
-            .collect::<Vec<_>>()
-            .into(),
-        succeeded
-            .iter()
-            .map(|s| to_micros(s.started_at))
-            .collect::<Vec<_>>()
-            .into(),
+        column(succeeded, |s| i32::try_from(s.attempt).unwrap_or(i32::MAX)),
+        column(succeeded, |s| to_micros(s.started_at)),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -360,11 +337,7 @@ async fn record_successes(
             if done.contains(&settlement.key.as_uuid()) {
                 applied.push(settlement);
             } else {
-                tracing::warn!(
-                    key = %settlement.key,
-                    attempt = settlement.attempt,
-                    "outcome ignored: the lease was lost and the event claimed again"
-                );
+                log_lost_lease(&settlement);
             }
         }
     }
@@ -418,6 +391,14 @@ fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveM
         outcome: Set(outcome.to_owned()),
         error: Set(error),
     }
+}
+
+fn log_lost_lease(settlement: &Settlement) {
+    tracing::warn!(
+        key = %settlement.key,
+        attempt = settlement.attempt,
+        "outcome ignored: the lease was lost and the event claimed again"
+    );
 }
 
 /// Cuts an error message to at most 2 KiB, on a character boundary.
