@@ -187,6 +187,9 @@ pub struct LogSettings {
     pub format: Option<LogFormat>,
     /// An `EnvFilter` directive; `RUST_LOG` wins when set.
     pub level: String,
+    /// OTLP/HTTP traces endpoint, e.g. `http://collector:4318/v1/traces`;
+    /// used by builds with the `otel` feature, ignored (with a warning) by others.
+    pub otlp_endpoint: Option<String>,
 }
 
 impl Settings {
