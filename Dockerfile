@@ -19,7 +19,8 @@ RUN for crate in domain application adapters migration bootstrap tests; do \
         mkdir -p $crate/src && echo "" > $crate/src/lib.rs; \
     done \
     && echo "fn main() {}" > bootstrap/src/main.rs \
-    && mkdir -p tests/suite && echo "" > tests/suite/main.rs \
+    && mkdir -p tests/suite tests/benches && echo "" > tests/suite/main.rs \
+    && echo "fn main() {}" > tests/benches/throughput.rs \
     && cargo build --release --locked -p bootstrap \
     && rm -rf domain application adapters migration bootstrap tests
 
