@@ -33,7 +33,13 @@ pub async fn serve(
             () = shutdown.cancelled() => break,
         };
         let (stream, peer) = match accepted {
-            Ok(accepted) => accepted,
+            Ok((stream, peer)) => {
+                // Small responses go out at once, not after a delayed ACK.
+                if let Err(err) = stream.set_nodelay(true) {
+                    tracing::debug!(error = %err, "could not set TCP_NODELAY");
+                }
+                (stream, peer)
+            }
             Err(err) => {
                 // Usually out of file descriptors: back off instead of spinning.
                 tracing::warn!(error = %err, "accepting a connection failed");

@@ -126,33 +126,39 @@ async fn run(backend: Backend, db: &TestDb, options: &Options) {
     app.stop().await;
 }
 
+/// Sends every body over `connections` keep-alive HTTP/1.1 connections
+/// (one request in flight on each) and counts the `202`s.
 async fn send_all(app: &TestApp, bodies: Vec<(String, String)>, connections: usize) -> usize {
-    let url = app.url("/webhook");
     let mut lanes: Vec<Vec<(String, String)>> = vec![Vec::new(); connections];
     for (i, item) in bodies.into_iter().enumerate() {
         lanes[i % connections].push(item);
     }
     let mut tasks = tokio::task::JoinSet::new();
     for lane in lanes {
-        let client = reqwest::Client::builder()
-            .pool_max_idle_per_host(1)
-            .build()
-            .unwrap();
-        let url = url.clone();
+        let addr = app.addr;
         tasks.spawn(async move {
-            let mut accepted = 0;
-            for (body, signature) in lane {
-                let response = client
-                    .post(&url)
-                    .header("content-type", "application/json")
-                    .header("x-signature", signature)
-                    .body(body)
-                    .send()
+            let stream = tokio::net::TcpStream::connect(addr).await.unwrap();
+            stream.set_nodelay(true).unwrap();
+            let (mut sender, connection) =
+                hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
                     .await
                     .unwrap();
-                if response.status() == reqwest::StatusCode::ACCEPTED {
+            tokio::spawn(connection);
+            let mut accepted = 0;
+            for (body, signature) in lane {
+                let request = hyper::Request::post("/webhook")
+                    .header("host", addr.to_string())
+                    .header("content-type", "application/json")
+                    .header("x-signature", signature)
+                    .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+                    .unwrap();
+                let response = sender.send_request(request).await.unwrap();
+                if response.status() == hyper::StatusCode::ACCEPTED {
                     accepted += 1;
                 }
+                http_body_util::BodyExt::collect(response.into_body())
+                    .await
+                    .unwrap();
             }
             accepted
         });
