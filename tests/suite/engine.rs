@@ -534,3 +534,37 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
     assert!(due <= chrono::Utc::now().timestamp_micros());
     assert!(error.contains("shut down"), "{error}");
 }
+
+/// PostgreSQL only: an event stored by one replica wakes the idle workers of
+/// another through LISTEN/NOTIFY, long before their (here one-minute) poll.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn another_replicas_new_event_wakes_idle_workers_through_notify() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let intake = spawn_app(&db, |s| s.processing.workers = 0).await;
+    let recorder = Arc::new(Recorder::default());
+    let worker = spawn_app_with(
+        &db,
+        |s| s.processing.poll_interval_ms = 60_000,
+        Some(recorder.clone()),
+    )
+    .await;
+    // Let the worker replica go idle (its first claim finds nothing) and LISTEN.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        intake.post_signed(&body("evt_notified")).await.status(),
+        StatusCode::ACCEPTED
+    );
+    // Well under the poll interval: only the notification can explain it.
+    worker
+        .wait_for(
+            "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
+    assert_eq!(recorder.calls().len(), 1);
+    worker.stop().await;
+    intake.stop().await;
+}
