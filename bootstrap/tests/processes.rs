@@ -15,7 +15,7 @@ use hookd_tests::{
     target::{Answer, FORWARD_SECRET, Target},
 };
 use reqwest::StatusCode;
-use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
+use sea_orm::DatabaseConnection;
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -122,28 +122,8 @@ fn forward_to(target: &Target) -> Vec<(&'static str, String)> {
     ]
 }
 
-async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await
-        .unwrap()
-        .unwrap();
-    row.try_get_by_index::<i64>(0).unwrap()
-}
-
 async fn wait_for(db: &DatabaseConnection, sql: &str, expected: i64) {
-    let deadline = Instant::now() + WAIT;
-    loop {
-        let got = scalar(db, sql).await;
-        if got == expected {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waited for `{sql}` = {expected}, still {got}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    hookd_tests::db::wait_for(db, sql, expected, WAIT).await;
 }
 
 fn body(event_id: &str) -> String {
@@ -206,7 +186,7 @@ async fn three_replicas_on_one_postgres_deliver_each_event_once() {
         "an event was delivered twice or never"
     );
     // All three replicas did work.
-    let workers = scalar(
+    let workers = hookd_tests::db::scalar(
         &conn,
         "SELECT COUNT(DISTINCT split_part(worker, '/', 1)) FROM event_attempts",
     )
@@ -305,7 +285,7 @@ async fn sigterm_finishes_the_event_in_flight_claims_nothing_more_and_exits_0() 
 
         let conn = db.connect().await;
         assert_eq!(
-            scalar(
+            hookd_tests::db::scalar(
                 &conn,
                 "SELECT COUNT(*) FROM events WHERE status = 'processed'"
             )
@@ -313,7 +293,7 @@ async fn sigterm_finishes_the_event_in_flight_claims_nothing_more_and_exits_0() 
             1
         );
         assert_eq!(
-            scalar(
+            hookd_tests::db::scalar(
                 &conn,
                 "SELECT COUNT(*) FROM events WHERE status = 'pending'"
             )

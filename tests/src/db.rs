@@ -1,6 +1,8 @@
 //! A fresh database per test, so tests run in parallel without sharing state.
 
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use std::time::Duration;
+
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, Statement};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -96,5 +98,31 @@ impl Drop for TestDb {
         if !matches!(dropped, Ok(Ok(()))) {
             eprintln!("could not drop the test database {name}");
         }
+    }
+}
+
+/// Runs a query returning one integer, e.g. a `COUNT(*)`.
+pub async fn scalar(db: &DatabaseConnection, sql: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await
+        .unwrap()
+        .unwrap();
+    row.try_get_by_index::<i64>(0).unwrap()
+}
+
+/// Waits (up to `timeout`) until `sql` returns `expected`.
+pub async fn wait_for(db: &DatabaseConnection, sql: &str, expected: i64, timeout: Duration) {
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let got = scalar(db, sql).await;
+        if got == expected {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "waited {timeout:?} for `{sql}` = {expected}, still {got}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

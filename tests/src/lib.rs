@@ -13,7 +13,7 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use application::ports::{EventHandler, Scope};
 use bootstrap::{Overrides, Settings};
-use sea_orm::{ConnectionTrait, DatabaseConnection};
+use sea_orm::DatabaseConnection;
 use secrecy::SecretString;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -144,16 +144,7 @@ impl TestApp {
 
     /// Runs a query returning one integer, e.g. a `COUNT(*)`.
     pub async fn scalar(&self, sql: &str) -> i64 {
-        let row = self
-            .db
-            .query_one_raw(sea_orm::Statement::from_string(
-                self.db.get_database_backend(),
-                sql,
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        row.try_get_by_index::<i64>(0).unwrap()
+        db::scalar(&self.db, sql).await
     }
 
     pub async fn event_count(&self) -> i64 {
@@ -162,18 +153,7 @@ impl TestApp {
 
     /// Waits (up to `timeout`) until `sql` returns `expected`.
     pub async fn wait_for(&self, sql: &str, expected: i64, timeout: Duration) {
-        let deadline = tokio::time::Instant::now() + timeout;
-        loop {
-            let got = self.scalar(sql).await;
-            if got == expected {
-                return;
-            }
-            assert!(
-                tokio::time::Instant::now() < deadline,
-                "waited {timeout:?} for `{sql}` = {expected}, still {got}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        db::wait_for(&self.db, sql, expected, timeout).await;
     }
 
     /// Stops the server and workers and waits for them.

@@ -38,6 +38,17 @@ struct Recorder {
 }
 
 impl Recorder {
+    /// A recorder whose first `times` attempts at `event_id` fail (retryably).
+    fn failing(event_id: &str, times: u32) -> Self {
+        let recorder = Self::default();
+        recorder
+            .failures
+            .lock()
+            .unwrap()
+            .insert(event_id.to_owned(), times);
+        recorder
+    }
+
     fn calls(&self) -> Vec<(String, u32)> {
         self.calls.lock().unwrap().clone()
     }
@@ -124,12 +135,7 @@ async fn failing_events_follow_the_schedule_then_die_and_replay_revives_them(bac
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    let recorder = Arc::new(Recorder::default());
-    recorder
-        .failures
-        .lock()
-        .unwrap()
-        .insert("evt_fail".into(), 3);
+    let recorder = Arc::new(Recorder::failing("evt_fail", 3));
     let app = spawn_app_with(
         &db,
         |s| {
@@ -236,12 +242,7 @@ async fn fifo_sources_are_handled_strictly_in_arrival_order(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    let recorder = Arc::new(Recorder::default());
-    recorder
-        .failures
-        .lock()
-        .unwrap()
-        .insert("evt_009".into(), 1);
+    let recorder = Arc::new(Recorder::failing("evt_009", 1));
     let app = spawn_app_with(
         &db,
         |s| {
