@@ -49,19 +49,6 @@ pub struct StoreSettings {
     pub fifo_sources: Vec<String>,
 }
 
-impl StoreSettings {
-    pub fn new(url: impl Into<String>) -> Self {
-        Self {
-            url: url.into(),
-            max_connections: 16,
-            acquire_timeout: Duration::from_secs(5),
-            connect_lazy: false,
-            ingest: IngestSettings::default(),
-            fifo_sources: Vec::new(),
-        }
-    }
-}
-
 /// The store. Cheap to clone; clones share connections and the batcher.
 #[derive(Clone)]
 pub struct SeaOrmStore {
