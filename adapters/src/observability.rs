@@ -151,11 +151,14 @@ pub fn http_request(route: &'static str, status: &'static str, elapsed: Duration
         .record(elapsed.as_secs_f64());
 }
 
-/// Refreshes `hookd_queue_depth`, `hookd_oldest_pending_age_seconds` and
-/// `hookd_dead_events` every `interval` until `shutdown`.
+/// Refreshes `hookd_queue_depth`, `hookd_oldest_pending_age_seconds`,
+/// `hookd_dead_events` and `hookd_unconfigured_source_events` (waiting
+/// events of sources not in `configured`, which are not processed) every
+/// `interval` until `shutdown`.
 pub async fn run_gauge_refresh(
     stats: Arc<dyn EventStats>,
     clock: Arc<dyn Clock>,
+    configured: Vec<String>,
     interval: Duration,
     shutdown: CancellationToken,
 ) {
@@ -170,6 +173,13 @@ pub async fn run_gauge_refresh(
             Ok(gauges) => {
                 gauge!("hookd_queue_depth").set(gauges.waiting as f64);
                 gauge!("hookd_dead_events").set(gauges.dead as f64);
+                let unconfigured: u64 = gauges
+                    .waiting_by_source
+                    .iter()
+                    .filter(|(source, _)| !configured.contains(source))
+                    .map(|(_, count)| count)
+                    .sum();
+                gauge!("hookd_unconfigured_source_events").set(unconfigured as f64);
                 let age = gauges.oldest_waiting_since.map_or(0.0, |since| {
                     (clock.now() - since)
                         .to_std()

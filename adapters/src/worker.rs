@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use application::Processor;
+use application::{Processor, RecoverLostLeases};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 
@@ -46,4 +46,33 @@ pub async fn run_worker(
         }
     }
     tracing::info!(%worker, "worker stopped: shutdown requested");
+}
+
+/// Recovers lost attempts (see `RecoverLostLeases`): once at start, so a
+/// restarted instance takes over what it or a dead replica left behind at
+/// once, then every `interval` until `shutdown`. Wakes the workers when it
+/// put events back in the queue.
+pub async fn run_recovery(
+    recover: RecoverLostLeases,
+    new_work: Arc<Notify>,
+    interval: Duration,
+    shutdown: CancellationToken,
+) {
+    loop {
+        match recover.step().await {
+            Ok(0) => {}
+            Ok(recovered) => {
+                tracing::info!(recovered, "lost attempts recovered");
+                new_work.notify_one();
+            }
+            Err(err) => {
+                tracing::warn!(error = %format!("{err:#}"), "recovering lost attempts failed; will retry");
+            }
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => break,
+            () = tokio::time::sleep(interval) => {}
+        }
+    }
+    tracing::info!("lease recovery stopped: shutdown requested");
 }

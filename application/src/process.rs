@@ -140,27 +140,27 @@ impl Processor {
         // Long handlers keep their lease alive: renew it every third of it.
         let beat = self.settings.lease / 3;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
-        let mut settlements = Vec::with_capacity(report.claimed);
         loop {
             tokio::select! {
                 finished = attempts.join_next() => {
-                    let Some(finished) = finished else { break };
-                    // `run_attempt` itself cannot panic: the handler runs in its own task.
-                    let Ok(attempt) = finished else { continue };
-                    running.remove(&attempt.event.key);
-                    let result = self.judge(&attempt);
-                    match result {
-                        AttemptResult::Succeeded => report.succeeded += 1,
-                        _ => report.failed += 1,
+                    let Some(first) = finished else { break };
+                    // Each outcome is recorded as soon as its attempt ends,
+                    // together with any others that ended meanwhile: a slow
+                    // handler never holds back the batch's finished events.
+                    let mut done = vec![first];
+                    while let Some(more) = attempts.try_join_next() {
+                        done.push(more);
                     }
-                    settlements.push(Settlement {
-                        key: attempt.event.key,
-                        lease: attempt.event.lease,
-                        attempt: attempt.event.attempt,
-                        started_at: attempt.started_at,
-                        finished_at: attempt.finished_at,
-                        result,
-                    });
+                    // `run_attempt` itself cannot panic: the handler runs in its own task.
+                    let settlements: Vec<_> = done
+                        .into_iter()
+                        .filter_map(Result::ok)
+                        .map(|attempt| {
+                            running.remove(&attempt.event.key);
+                            self.settlement(attempt, &mut report)
+                        })
+                        .collect();
+                    report.fenced += self.settle(settlements).await;
                 }
                 _ = heartbeat.tick() => self.renew(lease, &running).await,
                 () = abort.cancelled() => {
@@ -173,38 +173,62 @@ impl Processor {
                 }
             }
         }
-        let settled = settlements.len();
-        let applied = self.settle(settlements).await?;
-        report.fenced = settled - applied;
-        if report.fenced > 0 {
-            tracing::warn!(
-                fenced = report.fenced,
-                "outcomes discarded: their leases expired and the events were claimed again"
-            );
-        }
         Ok(report)
+    }
+
+    fn settlement(&self, attempt: FinishedAttempt, report: &mut BatchReport) -> Settlement {
+        let result = self.judge(&attempt);
+        match result {
+            AttemptResult::Succeeded => report.succeeded += 1,
+            _ => report.failed += 1,
+        }
+        Settlement {
+            key: attempt.event.key,
+            lease: attempt.event.lease,
+            attempt: attempt.event.attempt,
+            started_at: attempt.started_at,
+            finished_at: attempt.finished_at,
+            result,
+        }
     }
 
     /// Records outcomes, retrying a few times while the database is away:
     /// the work is done, and losing its outcome would mean doing it again
-    /// once the lease expires.
-    async fn settle(&self, settlements: Vec<Settlement>) -> Result<usize, QueueError> {
+    /// once the lease expires (which is what happens if all tries fail: the
+    /// attempt is then recovered as lost). Returns how many outcomes were
+    /// discarded because their lease had been lost.
+    async fn settle(&self, settlements: Vec<Settlement>) -> usize {
+        let settled = settlements.len();
         let mut wait = Duration::from_millis(100);
-        for _ in 0..SETTLE_RETRIES {
+        let mut tries = 0;
+        let applied = loop {
             match self
                 .queue
                 .settle(&self.worker_id, settlements.clone())
                 .await
             {
-                Err(QueueError::Unavailable(err)) => {
+                Ok(applied) => break applied,
+                Err(QueueError::Unavailable(err)) if tries < SETTLE_RETRIES => {
                     tracing::warn!(error = %format!("{err:#}"), "recording outcomes failed; retrying");
                     tokio::time::sleep(wait).await;
                     wait *= 2;
+                    tries += 1;
                 }
-                result => return result,
+                Err(err) => {
+                    tracing::error!(error = %format!("{err:#}"), events = settled,
+                        "outcomes could not be recorded; the attempts will be recovered as lost");
+                    return 0;
+                }
             }
+        };
+        let fenced = settled - applied.min(settled);
+        if fenced > 0 {
+            tracing::warn!(
+                fenced,
+                "outcomes discarded: their leases expired and the events were claimed again"
+            );
         }
-        self.queue.settle(&self.worker_id, settlements).await
+        fenced
     }
 
     async fn renew(&self, lease: LeaseToken, running: &HashSet<EventKey>) {

@@ -153,7 +153,7 @@ impl Quarantine {
         header_names.truncate(MAX_HEADER_NAMES);
         self.sink.record(Rejection {
             id: Uuid::now_v7(),
-            source: rejected.source.chars().take(MAX_SOURCE_CHARS).collect(),
+            source: Rejection::printable_source(rejected.source, MAX_SOURCE_CHARS),
             reason: rejected.reason,
             received_at: rejected.now,
             remote_addr: rejected.remote_addr.map(|addr| addr.to_string()),

@@ -196,6 +196,7 @@ impl ReceiveWebhook {
                 .get("x-request-id")
                 .filter(|id| id.len() <= MAX_REQUEST_ID_BYTES)
                 .map(str::to_owned),
+            dedupe_by_body: source.dedupe_by_body,
         };
         let secret_label = event.secret_label.clone();
         let receipt = match self.store.insert_if_absent(event).await? {
@@ -222,6 +223,20 @@ impl ReceiveWebhook {
                     key: existing,
                     event_id: envelope.event_id,
                     conflict: !same_body,
+                    secret_label,
+                }
+            }
+            Insertion::Replayed { existing } => {
+                tracing::warn!(
+                    %existing,
+                    security = "body_replay",
+                    "a stored body arrived again under a new event id (the signature does not \
+                     cover the id): treated as a replay, not processed; the stored event is flagged"
+                );
+                Receipt::Duplicate {
+                    key: existing,
+                    event_id: envelope.event_id,
+                    conflict: true,
                     secret_label,
                 }
             }

@@ -1,6 +1,10 @@
 //! `GET /stats`: what is in the store and how fast it arrives.
 
-use std::{collections::BTreeMap, sync::Arc, time::Duration};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    sync::Arc,
+    time::Duration,
+};
 
 use chrono::{DateTime, Utc};
 use domain::EventStatus;
@@ -20,11 +24,16 @@ pub struct StatsReport {
     pub dead: u64,
     /// The last hour, oldest first, one entry per minute (zeros included).
     pub per_minute: Vec<MinuteCount>,
+    /// Unfinished events of sources that are not configured (not processed
+    /// until the source is configured again), per source.
+    pub unconfigured_sources: BTreeMap<String, u64>,
 }
 
 pub struct EventStatistics {
     stats: Arc<dyn EventStats>,
     clock: Arc<dyn Clock>,
+    /// `None`: every source counts as configured.
+    configured: Option<BTreeSet<String>>,
 }
 
 impl std::fmt::Debug for EventStatistics {
@@ -35,7 +44,19 @@ impl std::fmt::Debug for EventStatistics {
 
 impl EventStatistics {
     pub fn new(stats: Arc<dyn EventStats>, clock: Arc<dyn Clock>) -> Self {
-        Self { stats, clock }
+        Self {
+            stats,
+            clock,
+            configured: None,
+        }
+    }
+
+    /// The sources that are configured: events of any other are reported as
+    /// `unconfigured_sources`.
+    #[must_use]
+    pub fn with_configured_sources(mut self, names: impl IntoIterator<Item = String>) -> Self {
+        self.configured = Some(names.into_iter().collect());
+        self
     }
 
     /// # Errors
@@ -51,7 +72,20 @@ impl EventStatistics {
         let arrivals = self.stats.per_minute(start, only_sources).await?;
         let mut by_status = BTreeMap::new();
         let mut by_source = BTreeMap::new();
+        let mut unconfigured_sources = BTreeMap::new();
         for (source, status, count) in counts.by_source_and_status {
+            let unfinished = matches!(
+                status,
+                EventStatus::Pending | EventStatus::Retrying | EventStatus::Processing
+            );
+            if unfinished
+                && self
+                    .configured
+                    .as_ref()
+                    .is_some_and(|configured| !configured.contains(&source))
+            {
+                *unconfigured_sources.entry(source.clone()).or_insert(0) += count;
+            }
             *by_status.entry(status.as_str()).or_insert(0) += count;
             *by_source.entry(source).or_insert(0) += count;
         }
@@ -65,6 +99,7 @@ impl EventStatistics {
             per_minute: fill_minutes(start, &arrivals),
             by_status,
             by_source,
+            unconfigured_sources,
         })
     }
 }

@@ -1,7 +1,8 @@
 //! The HTTP server loop: hyper's HTTP/1.1 connection builder with a timer, so
 //! a connection that dribbles its headers (slowloris) is closed after
 //! `server.header_read_timeout_seconds`, and graceful shutdown that lets
-//! in-flight requests finish.
+//! in-flight requests finish — until the caller says it is time to close the
+//! connections that linger (a stalled client must not hold up shutdown).
 
 use std::{net::SocketAddr, time::Duration};
 
@@ -11,26 +12,31 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
-use tokio::net::TcpListener;
+use tokio::{net::TcpListener, task::JoinSet};
 use tokio_util::sync::CancellationToken;
 use tower::Service as _;
 
 /// Serves `router` on `listener` until `shutdown` is cancelled, then waits
-/// for open connections to finish their current request.
+/// for open connections to finish their current request, or until
+/// `close_connections` is cancelled: then the remaining ones are dropped.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     header_read_timeout: Duration,
     shutdown: CancellationToken,
+    close_connections: CancellationToken,
 ) {
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(header_read_timeout);
     let graceful = GracefulShutdown::new();
+    let mut connections = JoinSet::new();
     loop {
         let accepted = tokio::select! {
             accepted = listener.accept() => accepted,
             () = shutdown.cancelled() => break,
+            // Reap finished connection tasks so the set stays small.
+            Some(_) = connections.join_next(), if !connections.is_empty() => continue,
         };
         let (stream, peer) = match accepted {
             Ok((stream, peer)) => {
@@ -49,14 +55,20 @@ pub async fn serve(
         };
         let connection = http.serve_connection(TokioIo::new(stream), service(router.clone(), peer));
         let connection = graceful.watch(connection);
-        tokio::spawn(async move {
+        connections.spawn(async move {
             if let Err(err) = connection.await {
                 tracing::debug!(error = %err, %peer, "connection ended with an error");
             }
         });
     }
     drop(listener);
-    graceful.shutdown().await;
+    tokio::select! {
+        () = graceful.shutdown() => tracing::info!("HTTP server stopped: every connection finished"),
+        () = close_connections.cancelled() => {
+            tracing::warn!(open = connections.len(), "HTTP server stopped: closing connections that did not finish");
+            connections.abort_all();
+        }
+    }
 }
 
 /// The router for one connection, with the peer's address available to

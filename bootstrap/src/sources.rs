@@ -53,11 +53,13 @@ fn build(
     let strict = environment == Environment::Production || name != DEFAULT_SOURCE;
     let secrets = secrets(&key, name, kind, settings, strict, now)?;
     let envelope = envelope(&key, &scheme, settings)?;
-    Ok(Source {
-        name: source_name,
-        scheme,
-        secrets,
-        envelope,
+    let source = Source::new(source_name, scheme, secrets).with_envelope(envelope);
+    Ok(match settings.dedupe_by_body {
+        Some(dedupe_by_body) => Source {
+            dedupe_by_body,
+            ..source
+        },
+        None => source,
     })
 }
 

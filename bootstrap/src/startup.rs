@@ -9,18 +9,22 @@ use adapters::{
     observability::{self, IntakeMetrics},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
-    worker::run_worker,
+    worker::{run_recovery, run_worker},
 };
 use anyhow::Context as _;
 use application::{
-    EventStatistics, ListEvents, ListRejections, Processor, ReceiveWebhook, ReplayEvents,
-    SourceOverview,
+    EventStatistics, ListEvents, ListRejections, Processor, ReceiveWebhook, RecoverLostLeases,
+    ReplayEvents, SourceOverview,
     ports::{Clock, EventHandler, SystemClock},
     quarantine::Quarantine,
 };
 use migration::{Migrator, MigratorTrait};
 use secrecy::ExposeSecret;
-use tokio::{net::TcpListener, sync::Notify, task::JoinSet};
+use tokio::{
+    net::TcpListener,
+    sync::Notify,
+    task::{JoinHandle, JoinSet},
+};
 use tokio_util::sync::CancellationToken;
 
 mod parts;
@@ -36,6 +40,8 @@ use crate::{
 const QUARANTINE_BUFFER: usize = 1024;
 /// How often the queue gauges of `GET /metrics` are refreshed.
 const GAUGE_INTERVAL: Duration = Duration::from_secs(5);
+/// How often lost attempts (dead workers' leases) are looked for.
+const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
 /// How often rejections past their retention are deleted.
 const RETENTION_INTERVAL: Duration = Duration::from_secs(3600);
 
@@ -70,6 +76,9 @@ pub struct Application {
     /// Cancelled when the grace period is over: in-flight events are released.
     abort: CancellationToken,
     grace: Duration,
+    /// PostgreSQL: keeps this instance's liveness lock; stopped last, after
+    /// the workers have settled or released what they held.
+    liveness: Option<(JoinHandle<()>, CancellationToken)>,
 }
 
 impl std::fmt::Debug for Application {
@@ -100,6 +109,8 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     if settings.database.auto_migrate {
         migrate(&store).await?;
     }
+    let configured_sources: Vec<String> = settings.sources.keys().cloned().collect();
+    warn_about_unconfigured_sources(&store, &configured_sources).await;
     let clock = overrides.clock.unwrap_or_else(|| Arc::new(SystemClock));
     let new_work = Arc::new(Notify::new());
     let shutdown = CancellationToken::new();
@@ -139,7 +150,10 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         store: store.clone(),
         rejections: Arc::new(ListRejections::new(store.clone())),
         sources: Arc::new(SourceOverview::new(sources, store.clone(), clock.clone())),
-        stats: Arc::new(EventStatistics::new(store.clone(), clock.clone())),
+        stats: Arc::new(
+            EventStatistics::new(store.clone(), clock.clone())
+                .with_configured_sources(configured_sources.clone()),
+        ),
         intake: Arc::new(intake),
         metrics: Arc::new(MetricsEndpoint {
             handle: metrics_handle,
@@ -166,14 +180,32 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     }));
     let processing = &settings.processing;
     let mut workers = JoinSet::new();
-    if processing.workers > 0
-        && let Some(listener) = store.new_event_listener(new_work.clone(), shutdown.clone())
-    {
-        workers.spawn(listener);
+    let mut liveness = None;
+    if processing.workers > 0 {
+        // Before the first claim: a lease is only as good as its owner's
+        // proof of life.
+        let stop = CancellationToken::new();
+        if let Some(keeper) = store.keep_alive(stop.clone()).await? {
+            liveness = Some((tokio::spawn(keeper), stop));
+        }
+        if let Some(listener) = store.new_event_listener(new_work.clone(), shutdown.clone()) {
+            workers.spawn(listener);
+        }
+        workers.spawn(run_recovery(
+            RecoverLostLeases::new(
+                store.clone(),
+                clock.clone(),
+                processor_settings(settings).retry,
+            ),
+            new_work.clone(),
+            RECOVERY_INTERVAL,
+            shutdown.clone(),
+        ));
     }
+    let instance = instance_id();
     for n in 0..processing.workers {
         let processor = Processor::new(
-            format!("{}/{n}", instance_id()),
+            format!("{instance}/{n}"),
             store.clone(),
             handler.clone(),
             clock.clone(),
@@ -191,6 +223,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     workers.spawn(observability::run_gauge_refresh(
         store.clone(),
         clock.clone(),
+        configured_sources,
         GAUGE_INTERVAL,
         shutdown.clone(),
     ));
@@ -215,7 +248,31 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         shutdown,
         abort,
         grace: Duration::from_secs(processing.shutdown_grace_seconds),
+        liveness,
     })
+}
+
+/// Says which sources have unfinished events but no configuration: those
+/// events wait (they are not claimed) until the source is configured again.
+async fn warn_about_unconfigured_sources(store: &SeaOrmStore, configured: &[String]) {
+    use application::ports::EventStats as _;
+    match store.queue_gauges().await {
+        Ok(gauges) => {
+            let waiting: Vec<_> = gauges
+                .waiting_by_source
+                .iter()
+                .filter(|(source, _)| !configured.contains(source))
+                .collect();
+            if !waiting.is_empty() {
+                tracing::warn!(
+                    sources = ?waiting,
+                    "stored events of sources that are not configured are not processed; \
+                     configure the sources again (or replay them elsewhere) to process them"
+                );
+            }
+        }
+        Err(err) => tracing::debug!(error = %err, "could not look for unconfigured sources"),
+    }
 }
 
 impl Application {
@@ -228,8 +285,12 @@ impl Application {
         self.shutdown.clone()
     }
 
-    /// Serves until the shutdown token is cancelled, then lets in-flight work
-    /// finish within the grace period.
+    /// Serves until the shutdown token is cancelled, then stops within
+    /// `processing.shutdown_grace_seconds`: the listener closes at once; open
+    /// HTTP requests and in-flight events are drained together; when the
+    /// grace period is nearly over, lingering connections are closed and
+    /// unfinished events released for other replicas (a share of the grace
+    /// period is kept for that), and it returns.
     ///
     /// # Errors
     /// None today: accept errors are logged and retried; the `Result` is
@@ -243,31 +304,88 @@ impl Application {
             shutdown,
             abort,
             grace,
+            liveness,
             ..
         } = self;
-        crate::serve::serve(listener, router, header_read_timeout, shutdown.clone()).await;
-        shutdown.cancel();
-        tracing::info!("HTTP server stopped; waiting for in-flight events");
-        let drained = tokio::time::timeout(grace, async {
-            while workers.join_next().await.is_some() {}
-        })
-        .await;
-        if drained.is_err() {
+        let close_connections = CancellationToken::new();
+        let mut server = tokio::spawn(crate::serve::serve(
+            listener,
+            router,
+            header_read_timeout,
+            shutdown.clone(),
+            close_connections.clone(),
+        ));
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            finished = &mut server => {
+                tracing::error!(result = ?finished, "HTTP server ended on its own; shutting down");
+                shutdown.cancel();
+            }
+        }
+        let deadline = tokio::time::Instant::now() + grace;
+        // Kept for releasing unfinished events and closing connections.
+        let release = (grace / 4).min(Duration::from_secs(3));
+        tracing::info!(
+            grace_seconds = grace.as_secs(),
+            "shutting down: draining requests and in-flight events"
+        );
+
+        let drain = async {
+            let http = async {
+                if !server.is_finished() {
+                    log_task_end("HTTP server", (&mut server).await);
+                }
+            };
+            tokio::join!(http, join_all(&mut workers));
+        };
+        if tokio::time::timeout_at(deadline - release, drain)
+            .await
+            .is_err()
+        {
             tracing::warn!(
                 grace_seconds = grace.as_secs(),
-                "in-flight events did not finish within the grace period; releasing them"
+                "requests or events did not finish within the grace period; closing connections and releasing events"
             );
+            close_connections.cancel();
             abort.cancel();
-            let released = tokio::time::timeout(Duration::from_secs(5), async {
-                while workers.join_next().await.is_some() {}
+            let stopped = tokio::time::timeout_at(deadline, async {
+                tokio::join!(
+                    async {
+                        if !server.is_finished() {
+                            log_task_end("HTTP server", (&mut server).await);
+                        }
+                    },
+                    join_all(&mut workers)
+                )
             })
             .await;
-            if released.is_err() {
-                tracing::warn!("workers did not stop; their leases will expire");
+            if stopped.is_err() {
+                tracing::warn!("tasks did not stop in time; their leases will expire");
+                server.abort();
                 workers.shutdown().await;
             }
         }
+        if let Some((keeper, stop)) = liveness {
+            stop.cancel();
+            let _ = tokio::time::timeout(Duration::from_secs(1), keeper).await;
+        }
+        tracing::info!("stopped");
         Ok(())
+    }
+}
+
+/// Waits for every background task, logging how each ended (a panic too).
+async fn join_all(tasks: &mut JoinSet<()>) {
+    while let Some(ended) = tasks.join_next().await {
+        log_task_end("background task", ended);
+    }
+}
+
+fn log_task_end(what: &str, ended: Result<(), tokio::task::JoinError>) {
+    match ended {
+        Ok(()) => tracing::debug!(task = what, "task ended"),
+        Err(err) if err.is_panic() => tracing::error!(task = what, error = %err, "task panicked"),
+        Err(err) => tracing::warn!(task = what, error = %err, "task was cancelled"),
     }
 }
 
@@ -302,6 +420,7 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
             .filter(|(_, source)| source.ordering == Ordering::Fifo)
             .map(|(name, _)| name.clone())
             .collect(),
+        claimable_sources: Some(settings.sources.keys().cloned().collect()),
     };
     SeaOrmStore::connect(&store_settings).await
 }

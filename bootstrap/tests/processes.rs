@@ -81,6 +81,11 @@ impl Hookd {
             .status()
     }
 
+    /// The `:pid:` part of this process's worker names (`host:pid:nonce/n`).
+    fn pid_marker(&self) -> String {
+        format!(":{}:", self.child.id())
+    }
+
     fn kill_9(mut self) {
         self.child.kill().unwrap();
         self.child.wait().unwrap();
@@ -314,4 +319,170 @@ async fn sigterm_finishes_the_event_in_flight_claims_nothing_more_and_exits_0() 
         )
         .await;
     }
+}
+
+/// Issue 8.1–8.3: an event whose delivery takes its process down (here: the
+/// process is killed during every attempt). The attempt ceiling holds for
+/// crashes too, every lost attempt is in the history, and a restarted
+/// instance takes the event over at once — not after the 300 s lease.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_that_kills_its_process_every_time_is_dead_after_max_attempts() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        let Some(db) = TestDb::create(backend).await else {
+            continue;
+        };
+        // Every delivery hangs: the process is killed while it waits.
+        let target = Target::start(|_, _| Answer {
+            delay: Duration::from_secs(3600),
+            ..Answer::OK
+        })
+        .await;
+        let mut env = forward_to(&target);
+        env.push(("HOOKD__PROCESSING__MAX_ATTEMPTS", "2".into()));
+        env.push(("HOOKD__PROCESSING__BACKOFF_BASE_MS", "100".into()));
+        let first = Hookd::start(&db, &env).await;
+        assert_eq!(first.post(&body("evt_poison")).await, StatusCode::ACCEPTED);
+        target.wait_for_deliveries(1, WAIT).await;
+        first.kill_9();
+
+        let second = Hookd::start(&db, &env).await;
+        // Taken over promptly (the lease is 300 s), as attempt 2.
+        target.wait_for_deliveries(2, Duration::from_secs(20)).await;
+        second.kill_9();
+
+        let _third = Hookd::start(&db, &env).await;
+        let conn = db.connect().await;
+        wait_for(
+            &conn,
+            "SELECT COUNT(*) FROM events WHERE status = 'dead' AND attempts = 2 \
+             AND last_error LIKE '%attempts exhausted by lost leases%'",
+            1,
+        )
+        .await;
+        wait_for(
+            &conn,
+            "SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'",
+            2,
+        )
+        .await;
+        // Not delivered a third time.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(target.deliveries().len(), 2);
+    }
+}
+
+/// Issue 8.3 with replicas: a surviving replica takes over a killed one's
+/// event within seconds (the liveness lock is gone), but never a live one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_takes_over_a_killed_replicas_event_but_never_a_live_ones() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let target = Target::start(|delivery, earlier| Answer {
+        delay: match delivery.event_id().as_str() {
+            // Slow but alive: must not be taken over while it runs.
+            "evt_slow" => Duration::from_secs(4),
+            // Hangs the first time: its replica is killed meanwhile.
+            "evt_orphan" if earlier == 0 => Duration::from_secs(3600),
+            _ => Duration::ZERO,
+        },
+        ..Answer::OK
+    })
+    .await;
+    let mut env = forward_to(&target);
+    env.push(("HOOKD__PROCESSING__HANDLER_TIMEOUT_SECONDS", "60".into()));
+    let a = Hookd::start(&db, &env).await;
+    let b = Hookd::start(&db, &env).await;
+
+    assert_eq!(a.post(&body("evt_slow")).await, StatusCode::ACCEPTED);
+    let conn = db.connect().await;
+    wait_for(
+        &conn,
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        1,
+    )
+    .await;
+    assert_eq!(
+        target.deliveries().len(),
+        1,
+        "a live replica's event was taken over"
+    );
+
+    // Whoever claims evt_orphan is killed; the other delivers it again soon.
+    assert_eq!(b.post(&body("evt_orphan")).await, StatusCode::ACCEPTED);
+    target.wait_for_deliveries(2, WAIT).await;
+    let holder: String = {
+        let row = sea_orm::ConnectionTrait::query_one_raw(
+            &conn,
+            sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT leased_by FROM events WHERE event_id = 'evt_orphan'",
+            ),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        row.try_get_by_index(0).unwrap()
+    };
+    let (victim, survivor) = if holder.contains(&a.pid_marker()) {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    victim.kill_9();
+    // The lease is 300 s; the takeover comes from the liveness lock.
+    target.wait_for_deliveries(3, Duration::from_secs(15)).await;
+    wait_for(
+        &conn,
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        2,
+    )
+    .await;
+    wait_for(
+        &conn,
+        "SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'",
+        1,
+    )
+    .await;
+    drop(survivor);
+}
+
+/// Issue 8.5: a client that stalls in the middle of its headers held up the
+/// HTTP drain for `header_read_timeout_seconds` before the workers' grace
+/// even started. Shutdown is bounded by `shutdown_grace_seconds` as a whole.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_with_a_stalled_client_exits_0_within_the_grace_period() {
+    let Some(db) = TestDb::create(Backend::Sqlite).await else {
+        return;
+    };
+    let hookd = Hookd::start(
+        &db,
+        &[
+            ("HOOKD__PROCESSING__SHUTDOWN_GRACE_SECONDS", "3".into()),
+            ("HOOKD__SERVER__HEADER_READ_TIMEOUT_SECONDS", "60".into()),
+            ("HOOKD__SERVER__REQUEST_TIMEOUT_SECONDS", "60".into()),
+        ],
+    )
+    .await;
+    let address = hookd.base.trim_start_matches("http://").to_owned();
+    let mut stalled = tokio::net::TcpStream::connect(&address).await.unwrap();
+    tokio::io::AsyncWriteExt::write_all(
+        &mut stalled,
+        b"POST /webhook HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{\"event_id\":",
+    )
+    .await
+    .unwrap();
+    // The request is being read when the signal comes.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let started = Instant::now();
+    let code = tokio::task::spawn_blocking(move || hookd.terminate())
+        .await
+        .unwrap();
+    let took = started.elapsed();
+    assert_eq!(code, Some(0));
+    assert!(
+        took < Duration::from_millis(4500),
+        "shutdown took {took:?} with a 3 s grace period"
+    );
+    drop(stalled);
 }

@@ -153,6 +153,9 @@ pub struct NewEvent {
     /// The `x-request-id` of the request that delivered it, so the logs of
     /// its processing can be joined to the logs of its intake.
     pub request_id: Option<String>,
+    /// Its source also deduplicates on the body: the same body under another
+    /// event id is a replay, not a new event.
+    pub dedupe_by_body: bool,
 }
 
 /// A stored event as the dashboard shows it.

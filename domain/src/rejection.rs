@@ -100,9 +100,42 @@ pub struct Rejection {
     pub header_names: Vec<String>,
 }
 
+impl Rejection {
+    /// The source named by a request, safe to store and show: control
+    /// characters (a `%00` in the path, say — PostgreSQL cannot store NUL) are
+    /// escaped as Rust does (`\u{0}`, `\u{1b}`), and it is cut to `max_chars`.
+    pub fn printable_source(raw: &str, max_chars: usize) -> String {
+        let mut printable = String::new();
+        for c in raw.chars() {
+            if c.is_control() {
+                printable.extend(c.escape_default());
+            } else {
+                printable.push(c);
+            }
+            if printable.chars().count() >= max_chars {
+                break;
+            }
+        }
+        printable.chars().take(max_chars).collect()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn control_characters_in_a_source_are_escaped_and_the_length_capped() {
+        assert_eq!(
+            Rejection::printable_source("str\0ipe\u{1b}[31m", 64),
+            "str\\u{0}ipe\\u{1b}[31m"
+        );
+        assert_eq!(Rejection::printable_source("stripe", 64), "stripe");
+        assert_eq!(
+            Rejection::printable_source(&"\0".repeat(100), 10),
+            "\\u{0}\\u{0}"
+        );
+    }
 
     #[test]
     fn every_reason_round_trips_through_its_name() {

@@ -62,24 +62,62 @@ pub struct Source {
     pub secrets: Vec<SigningSecret>,
     /// Where its requests carry the event id and type.
     pub envelope: EnvelopeSpec,
+    /// Also deduplicate on the body's SHA-256: the same signed body under a
+    /// new event id is a replay. On by default where the signature does not
+    /// cover the id (see [`EnvelopeSpec::event_id_is_signed`]).
+    pub dedupe_by_body: bool,
 }
 
 impl Source {
     /// A source reading the id and type where its scheme puts them.
     pub fn new(name: SourceName, scheme: SignatureScheme, secrets: Vec<SigningSecret>) -> Self {
         let envelope = EnvelopeSpec::for_scheme(&scheme);
+        let dedupe_by_body = !envelope.event_id_is_signed(&scheme);
         Self {
             name,
             scheme,
             secrets,
             envelope,
+            dedupe_by_body,
         }
+    }
+
+    /// Reads the event id from `envelope` instead; body deduplication follows
+    /// whether the signature covers that place.
+    #[must_use]
+    pub fn with_envelope(mut self, envelope: EnvelopeSpec) -> Self {
+        self.dedupe_by_body = !envelope.event_id_is_signed(&self.scheme);
+        self.envelope = envelope;
+        self
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn body_deduplication_is_on_where_the_signature_does_not_cover_the_id() {
+        use crate::signature::SchemeKind;
+        let name = SourceName::parse("s").unwrap();
+        let source = |kind| Source::new(name.clone(), SignatureScheme::default_for(kind), vec![]);
+        for kind in [SchemeKind::Github, SchemeKind::Shopify] {
+            assert!(source(kind).dedupe_by_body, "{kind:?}");
+        }
+        for kind in [
+            SchemeKind::HmacHex,
+            SchemeKind::StandardWebhooks,
+            SchemeKind::Stripe,
+            SchemeKind::Slack,
+        ] {
+            assert!(!source(kind).dedupe_by_body, "{kind:?}");
+        }
+        let by_header = source(SchemeKind::HmacHex).with_envelope(EnvelopeSpec {
+            event_id: crate::signature::EventIdSource::Header("x-request-id".into()),
+            ..EnvelopeSpec::for_scheme(&SignatureScheme::default_for(SchemeKind::HmacHex))
+        });
+        assert!(by_header.dedupe_by_body);
+    }
 
     #[test]
     fn lower_case_names_with_dashes_and_underscores_are_accepted() {

@@ -10,6 +10,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261129_000001_events;
 mod m20261130_000002_sources;
 mod m20261130_000003_request_id;
+mod m20261201_000004_recovery;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000001_events::Migration),
             Box::new(m20261130_000002_sources::Migration),
             Box::new(m20261130_000003_request_id::Migration),
+            Box::new(m20261201_000004_recovery::Migration),
         ]
     }
 }

@@ -73,6 +73,13 @@ impl TestDb {
     pub async fn connect(&self) -> DatabaseConnection {
         Database::connect(&self.url).await.unwrap()
     }
+
+    /// PostgreSQL: a connection to the server's maintenance database and this
+    /// test database's name, for `ALTER DATABASE` and `pg_terminate_backend`.
+    pub async fn admin(&self) -> Option<(DatabaseConnection, &str)> {
+        let (admin_url, name) = self.postgres.as_ref()?;
+        Some((Database::connect(admin_url).await.unwrap(), name.as_str()))
+    }
 }
 
 impl Drop for TestDb {

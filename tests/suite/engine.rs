@@ -8,7 +8,7 @@ use std::{
 };
 
 use application::ports::{
-    AttemptResult, ClaimedEvent, EventHandler, EventQueue, HandlerError, Settlement,
+    AttemptResult, ClaimedEvent, EventHandler, EventQueue, HandlerError, LostSettlement, Settlement,
 };
 use async_trait::async_trait;
 use hookd_tests::{Backend, TestDb, spawn_app, spawn_app_with};
@@ -277,12 +277,18 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    // Intake only: this test drives the queue itself.
+    // Intake only, then the test drives the queue itself (on SQLite the
+    // store holds the database exclusively, so the app stops first).
     let app = spawn_app(&db, |s| s.processing.workers = 0).await;
     app.post_signed(&body("evt_lease")).await;
-    let store = bootstrap::startup::connect_store(&app.settings)
-        .await
-        .unwrap();
+    let settings = app.settings.clone();
+    let conn = db.connect().await;
+    app.stop().await;
+    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
+    let alive = tokio_util::sync::CancellationToken::new();
+    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
+        tokio::spawn(keeper);
+    }
     let now = chrono::Utc::now();
 
     let first = store
@@ -291,7 +297,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
         .unwrap();
     assert_eq!(first.len(), 1);
     assert_eq!(first[0].attempt, 1);
-    // Nothing else is due while the lease holds.
+    // Nothing else is due while the lease holds, and nothing is lost.
     assert!(
         store
             .claim("w2", 10, now, Duration::from_secs(1))
@@ -299,8 +305,24 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
             .unwrap()
             .is_empty()
     );
-    // After it expires, another worker takes the event with attempt 2.
+    assert!(store.lost_leases(now, 10).await.unwrap().is_empty());
+    // After it expires, recovery records the lost attempt and re-queues it;
+    // another worker takes the event with attempt 2.
     let later = now + chrono::Duration::seconds(2);
+    let lost = store.lost_leases(later, 10).await.unwrap();
+    assert_eq!(lost.len(), 1);
+    assert_eq!((lost[0].attempt, lost[0].worker.as_str()), (1, "w1"));
+    let requeued = LostSettlement {
+        lost: lost[0].clone(),
+        found_at: later,
+        result: AttemptResult::Retry {
+            at: later,
+            error: "lost".into(),
+        },
+    };
+    assert_eq!(store.settle_lost(vec![requeued.clone()]).await.unwrap(), 1);
+    // Settling the same loss twice changes nothing.
+    assert_eq!(store.settle_lost(vec![requeued]).await.unwrap(), 0);
     let second = store
         .claim("w2", 10, later, Duration::from_secs(30))
         .await
@@ -317,12 +339,16 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
         result: AttemptResult::Succeeded,
     };
     assert_eq!(store.settle("w1", vec![late]).await.unwrap(), 0);
+    let scalar = |sql: &'static str| hookd_tests::db::scalar(&conn, sql);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM events WHERE status = 'processing'")
+        scalar("SELECT COUNT(*) FROM events WHERE status = 'processing'").await,
+        1
+    );
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost' AND worker = 'w1'")
             .await,
         1
     );
-    assert_eq!(app.scalar("SELECT COUNT(*) FROM event_attempts").await, 0);
     // The current holder can extend and settle.
     let extended = store
         .extend(
@@ -340,11 +366,10 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     };
     assert_eq!(store.settle("w2", vec![done]).await.unwrap(), 1);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'")
-            .await,
+        scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'").await,
         1
     );
-    app.stop().await;
+    alive.cancel();
 }
 
 fn store_settlement(event: &ClaimedEvent, at: chrono::DateTime<chrono::Utc>) -> Settlement {
@@ -551,8 +576,15 @@ async fn another_replicas_new_event_wakes_idle_workers_through_notify() {
         Some(recorder.clone()),
     )
     .await;
-    // Let the worker replica go idle (its first claim finds nothing) and LISTEN.
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // The worker replica LISTENs (its first claim, at start, found nothing).
+    worker
+        .wait_for(
+            "SELECT COUNT(*) FROM pg_stat_activity \
+             WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+            1,
+            Duration::from_secs(20),
+        )
+        .await;
     assert_eq!(
         intake.post_signed(&body("evt_notified")).await.status(),
         StatusCode::ACCEPTED

@@ -28,9 +28,11 @@ macro_rules! on_both_backends {
 mod dashboard;
 mod engine;
 mod error_shape;
+mod faults;
 mod forward;
 mod hardening;
 mod health;
+mod hostile;
 mod ingest;
 mod metrics;
 mod processing;

@@ -15,6 +15,7 @@ on_both_backends!(
     every_scheme_accepts_its_signature_and_reports_replays,
     during_a_rotation_both_secrets_work_until_not_after,
     an_id_replayed_with_another_body_flags_the_stored_event,
+    a_captured_body_resent_under_a_fresh_unsigned_id_is_a_replay,
 );
 
 pub(crate) const WAIT: Duration = Duration::from_secs(20);
@@ -307,5 +308,66 @@ async fn an_id_replayed_with_another_body_flags_the_stored_event(backend: Backen
         .find(|s| s["name"] == "default")
         .unwrap();
     assert_eq!(default["conflicts"], 1);
+    app.stop().await;
+}
+
+/// Issue 9.2: GitHub's and Shopify's event ids come from headers the
+/// signature does not cover. A captured body and signature resent with a
+/// fresh delivery id was accepted and processed again. The body is now
+/// unique per such source: the resend is a replay (200, not stored, the
+/// stored event flagged); a source with `dedupe_by_body = false` (and the
+/// signed-id schemes) still take the same body under a new id.
+async fn a_captured_body_resent_under_a_fresh_unsigned_id_is_a_replay(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |settings| {
+        configure(settings);
+        let mut opted_out = source("github", vec![plain("gh-secret")]);
+        opted_out.dedupe_by_body = Some(false);
+        settings
+            .sources
+            .insert("github-pings".to_owned(), opted_out);
+    })
+    .await;
+    for (source, body) in [
+        ("github", r#"{"action":"opened","number":1}"#),
+        ("shopify", r#"{"id":820982911946154508}"#),
+    ] {
+        let first = signed_headers(&app, source, None, body, Some("delivery-1"), Utc::now());
+        let (status, accepted) = post(&app, source, &first, body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{source}: {accepted}");
+        // The attacker keeps the body and signature, and sets a new id.
+        let resent: Vec<_> = first
+            .iter()
+            .map(|(name, value)| {
+                let value = if value == "delivery-1" {
+                    "delivery-2".to_owned()
+                } else {
+                    value.clone()
+                };
+                (name.clone(), value)
+            })
+            .collect();
+        assert_ne!(resent, first, "{source}: the id header was replaced");
+        let (status, replay) = post(&app, source, &resent, body).await;
+        assert_eq!(status, StatusCode::OK, "{source}: {replay}");
+        assert_eq!(replay["status"], "duplicate", "{source}");
+        assert_eq!(replay["id"], accepted["id"], "{source}");
+        let (_, event) = app
+            .get_json(&format!("/events/{}", accepted["id"].as_str().unwrap()))
+            .await;
+        assert_eq!(event["conflict"], true, "{source}");
+    }
+    assert_eq!(app.event_count().await, 2);
+
+    // Opted out: the same body under two ids is two events.
+    let body = r#"{"zen":"Keep it logically awesome."}"#;
+    for id in ["ping-1", "ping-2"] {
+        let headers = signed_headers(&app, "github-pings", None, body, Some(id), Utc::now());
+        let (status, answer) = post(&app, "github-pings", &headers, body).await;
+        assert_eq!(status, StatusCode::ACCEPTED, "{id}: {answer}");
+    }
+    assert_eq!(app.event_count().await, 4);
     app.stop().await;
 }

@@ -85,6 +85,9 @@ impl ApiError {
                 PayloadError::DuplicateKey(_) => {
                     (StatusCode::UNPROCESSABLE_ENTITY, "duplicate_key")
                 }
+                PayloadError::InvalidEventType => {
+                    (StatusCode::UNPROCESSABLE_ENTITY, "invalid_event_type")
+                }
             },
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
             Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),

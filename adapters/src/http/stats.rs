@@ -24,6 +24,9 @@ pub struct StatsView {
     dead: u64,
     /// The last 60 minutes, oldest first.
     per_minute: Vec<MinuteView>,
+    /// Unfinished events of sources that are no longer configured, per source:
+    /// they are kept but not processed until the source is configured again.
+    unconfigured_sources: BTreeMap<String, u64>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -48,6 +51,7 @@ pub async fn show(
         queue_depth: report.queue_depth,
         oldest_pending_age_seconds: report.oldest_pending_age.map(|age| age.as_secs_f64()),
         dead: report.dead,
+        unconfigured_sources: report.unconfigured_sources,
         per_minute: report
             .per_minute
             .into_iter()

@@ -27,6 +27,14 @@ pub mod events {
         pub secret_label: Option<String>,
         pub request_id: Option<String>,
         pub conflict: bool,
+        /// The claiming instance's liveness key.
+        pub lease_owner: Option<i64>,
+        /// When the current attempt was claimed.
+        pub claimed_at: Option<i64>,
+        /// Queue position for FIFO sources (insert, or replay: to the back).
+        pub seq: i64,
+        /// The source deduplicates by body: `(source, payload_sha256)` is unique.
+        pub dedupe_body: bool,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,8 +17,10 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    DbErr, EntityTrait, QueryFilter, QuerySelect, Statement, TryInsertResult, sea_query::Expr,
+    ActiveValue::Set,
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
+    QueryFilter, QuerySelect, Statement, TransactionTrait, TryInsertResult,
+    sea_query::{Expr, OnConflict},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use uuid::Uuid;
@@ -28,6 +30,7 @@ use super::{
     arrays::{bytes, column, optional_text},
     entity::events,
     error::{Failure, classify},
+    sequence::Sequence,
     time::to_micros,
 };
 
@@ -54,6 +57,25 @@ impl Default for IngestSettings {
 
 type Reply = oneshot::Sender<Result<Insertion, Failure>>;
 
+/// What the queue order of new events needs.
+#[derive(Clone)]
+struct Order {
+    /// SQLite's queue positions.
+    sequence: Arc<Sequence>,
+    fifo_sources: Arc<[String]>,
+}
+
+impl Order {
+    fn has_fifo(&self, events: &[NewEvent]) -> bool {
+        !self.fifo_sources.is_empty()
+            && events.iter().any(|event| {
+                self.fifo_sources
+                    .iter()
+                    .any(|fifo| fifo == event.source.as_str())
+            })
+    }
+}
+
 struct Pending {
     event: NewEvent,
     reply: Reply,
@@ -64,7 +86,12 @@ pub(crate) struct Batcher {
 }
 
 impl Batcher {
-    pub(crate) fn start(db: DatabaseConnection, settings: IngestSettings) -> Self {
+    pub(crate) fn start(
+        db: DatabaseConnection,
+        settings: IngestSettings,
+        sequence: Arc<Sequence>,
+        fifo_sources: Arc<[String]>,
+    ) -> Self {
         let (queue, pending) = mpsc::channel(settings.max_batch * 4);
         let pending = Arc::new(Mutex::new(pending));
         let writers = match db.get_database_backend() {
@@ -72,7 +99,11 @@ impl Batcher {
             _ => settings.writers.max(1),
         };
         for _ in 0..writers {
-            tokio::spawn(write_batches(db.clone(), pending.clone(), settings));
+            let order = Order {
+                sequence: sequence.clone(),
+                fifo_sources: fifo_sources.clone(),
+            };
+            tokio::spawn(write_batches(db.clone(), pending.clone(), settings, order));
         }
         Self { queue }
     }
@@ -94,6 +125,7 @@ async fn write_batches(
     db: DatabaseConnection,
     pending: Arc<Mutex<mpsc::Receiver<Pending>>>,
     settings: IngestSettings,
+    order: Order,
 ) {
     loop {
         let batch = {
@@ -113,12 +145,17 @@ async fn write_batches(
         };
         let (events, replies): (Vec<_>, Vec<_>) =
             batch.into_iter().map(|p| (p.event, p.reply)).unzip();
-        answer(&db, events, replies).await;
+        answer(&db, &order, events, replies).await;
     }
 }
 
-async fn answer(db: &DatabaseConnection, events: Vec<NewEvent>, replies: Vec<Reply>) {
-    match insert_batch(db, &events).await {
+async fn answer(
+    db: &DatabaseConnection,
+    order: &Order,
+    events: Vec<NewEvent>,
+    replies: Vec<Reply>,
+) {
+    match insert_batch(db, order, &events).await {
         Ok(insertions) => {
             for (reply, insertion) in replies.into_iter().zip(insertions) {
                 let _ = reply.send(Ok(insertion));
@@ -128,7 +165,7 @@ async fn answer(db: &DatabaseConnection, events: Vec<NewEvent>, replies: Vec<Rep
         Err(Failure::Other(err)) if events.len() > 1 => {
             tracing::warn!(error = %format!("{err:#}"), size = events.len(), "batch insert failed; retrying its events one by one");
             for (event, reply) in events.into_iter().zip(replies) {
-                let result = insert_batch(db, std::slice::from_ref(&event)).await;
+                let result = insert_batch(db, order, std::slice::from_ref(&event)).await;
                 let _ = reply.send(result.map(|mut one| one.remove(0)));
             }
         }
@@ -156,11 +193,13 @@ async fn answer(db: &DatabaseConnection, events: Vec<NewEvent>, replies: Vec<Rep
 /// looked up afterwards, when the rows they collided with are committed.
 async fn insert_batch(
     db: &DatabaseConnection,
+    order: &Order,
     events: &[NewEvent],
 ) -> Result<Vec<Insertion>, Failure> {
     let inserted = match db.get_database_backend() {
+        DbBackend::Postgres if order.has_fifo(events) => insert_fifo_postgres(db, events).await,
         DbBackend::Postgres => insert_unnest(db, events).await,
-        _ => insert_values(db, events).await,
+        _ => insert_values(db, &order.sequence, events).await,
     }
     .map_err(classify)?;
 
@@ -168,34 +207,13 @@ async fn insert_batch(
         .iter()
         .filter(|event| !inserted.contains(&event.key.as_uuid()))
         .collect();
-    let mut stored = HashMap::new();
-    if !duplicates.is_empty() {
-        let wanted = duplicates.iter().fold(Condition::any(), |any, event| {
-            any.add(
-                Condition::all()
-                    .add(events::Column::Source.eq(event.source.as_str()))
-                    .add(events::Column::EventId.eq(event.event_id.as_str())),
-            )
-        });
-        let rows: Vec<(Uuid, String, String, Vec<u8>)> = events::Entity::find()
-            .select_only()
-            .columns([
-                events::Column::Id,
-                events::Column::Source,
-                events::Column::EventId,
-                events::Column::PayloadSha256,
-            ])
-            .filter(wanted)
-            .into_tuple()
-            .all(db)
-            .await
-            .map_err(classify)?;
-        stored = rows
-            .into_iter()
-            .map(|(id, source, event_id, digest)| ((source, event_id), (id, digest)))
-            .collect();
+    let stored = if duplicates.is_empty() {
+        Stored::default()
+    } else {
+        let stored = Stored::find(db, &duplicates).await?;
         flag_conflicts(db, &duplicates, &stored).await?;
-    }
+        stored
+    };
 
     events
         .iter()
@@ -203,40 +221,109 @@ async fn insert_batch(
             if inserted.contains(&event.key.as_uuid()) {
                 return Ok(Insertion::Inserted(event.key));
             }
-            let lookup = (
-                event.source.as_str().to_owned(),
-                event.event_id.as_str().to_owned(),
-            );
-            let (id, digest) = stored.get(&lookup).ok_or_else(|| {
-                Failure::Other(anyhow::anyhow!(
-                    "event neither inserted nor found: ({}, {})",
-                    lookup.0,
-                    lookup.1
-                ))
-            })?;
-            Ok(Insertion::Duplicate {
-                existing: EventKey::from_uuid(*id),
-                same_body: digest.as_slice() == event.body_digest.as_bytes(),
-            })
+            if let Some((id, digest)) = stored.by_id(event) {
+                return Ok(Insertion::Duplicate {
+                    existing: EventKey::from_uuid(id),
+                    same_body: digest == event.body_digest.as_bytes(),
+                });
+            }
+            if let Some(id) = stored.by_body(event) {
+                return Ok(Insertion::Replayed {
+                    existing: EventKey::from_uuid(id),
+                });
+            }
+            Err(Failure::Other(anyhow::anyhow!(
+                "event neither inserted nor found: ({}, {})",
+                event.source,
+                event.event_id
+            )))
         })
         .collect()
 }
 
-/// Marks stored events whose id has just arrived again with another body.
+/// The stored events that new ones collided with: by (source, event id),
+/// and by (source, body digest) where the source deduplicates by body.
+#[derive(Default)]
+struct Stored {
+    by_id: HashMap<(String, String), (Uuid, Vec<u8>)>,
+    by_body: HashMap<(String, Vec<u8>), Uuid>,
+}
+
+impl Stored {
+    async fn find(db: &DatabaseConnection, duplicates: &[&NewEvent]) -> Result<Self, Failure> {
+        let wanted = duplicates.iter().fold(Condition::any(), |any, event| {
+            let same_id = Condition::all()
+                .add(events::Column::Source.eq(event.source.as_str()))
+                .add(events::Column::EventId.eq(event.event_id.as_str()));
+            let any = any.add(same_id);
+            if !event.dedupe_by_body {
+                return any;
+            }
+            any.add(
+                Condition::all()
+                    .add(events::Column::Source.eq(event.source.as_str()))
+                    .add(events::Column::PayloadSha256.eq(event.body_digest.as_bytes().to_vec()))
+                    .add(events::Column::DedupeBody.eq(true)),
+            )
+        });
+        let rows: Vec<(Uuid, String, String, Vec<u8>, bool)> = events::Entity::find()
+            .select_only()
+            .columns([
+                events::Column::Id,
+                events::Column::Source,
+                events::Column::EventId,
+                events::Column::PayloadSha256,
+                events::Column::DedupeBody,
+            ])
+            .filter(wanted)
+            .into_tuple()
+            .all(db)
+            .await
+            .map_err(classify)?;
+        let mut stored = Self::default();
+        for (id, source, event_id, digest, dedupe_body) in rows {
+            if dedupe_body {
+                stored.by_body.insert((source.clone(), digest.clone()), id);
+            }
+            stored.by_id.insert((source, event_id), (id, digest));
+        }
+        Ok(stored)
+    }
+
+    fn by_id(&self, event: &NewEvent) -> Option<(Uuid, &[u8])> {
+        let lookup = (
+            event.source.as_str().to_owned(),
+            event.event_id.as_str().to_owned(),
+        );
+        self.by_id
+            .get(&lookup)
+            .map(|(id, digest)| (*id, digest.as_slice()))
+    }
+
+    fn by_body(&self, event: &NewEvent) -> Option<Uuid> {
+        if !event.dedupe_by_body {
+            return None;
+        }
+        let lookup = (
+            event.source.as_str().to_owned(),
+            event.body_digest.as_bytes().to_vec(),
+        );
+        self.by_body.get(&lookup).copied()
+    }
+}
+
+/// Marks stored events whose id has just arrived again with another body,
+/// or whose body has just arrived again under another id (a replay).
 async fn flag_conflicts(
     db: &DatabaseConnection,
     duplicates: &[&NewEvent],
-    stored: &HashMap<(String, String), (Uuid, Vec<u8>)>,
+    stored: &Stored,
 ) -> Result<(), Failure> {
     let conflicted: HashSet<Uuid> = duplicates
         .iter()
-        .filter_map(|event| {
-            let lookup = (
-                event.source.as_str().to_owned(),
-                event.event_id.as_str().to_owned(),
-            );
-            let (id, digest) = stored.get(&lookup)?;
-            (digest.as_slice() != event.body_digest.as_bytes()).then_some(*id)
+        .filter_map(|event| match stored.by_id(event) {
+            Some((id, digest)) => (digest != event.body_digest.as_bytes()).then_some(id),
+            None => stored.by_body(event),
         })
         .collect();
     if conflicted.is_empty() {
@@ -254,12 +341,22 @@ async fn flag_conflicts(
 /// SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`.
 async fn insert_values(
     db: &DatabaseConnection,
+    sequence: &Sequence,
     events: &[NewEvent],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    let result = events::Entity::insert_many(events.iter().map(active_model))
-        .on_conflict_do_nothing_on([events::Column::Source, events::Column::EventId])
-        .exec_with_returning_keys(db)
-        .await?;
+    let first = sequence.reserve(db, events.len()).await?;
+    let result = events::Entity::insert_many(
+        events
+            .iter()
+            .zip(first..)
+            .map(|(event, seq)| active_model(event, seq)),
+    )
+    // No conflict target: an event id already stored, or (for sources that
+    // deduplicate by body) a body already stored, both skip the row.
+    .on_conflict(OnConflict::new().do_nothing().to_owned())
+    .try_insert()
+    .exec_with_returning_keys(db)
+    .await?;
     Ok(match result {
         TryInsertResult::Inserted(keys) => keys.into_iter().collect(),
         TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
@@ -273,21 +370,45 @@ const INSERT_UNNEST: &str = "\
 WITH inserted AS (
     INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
                         received_at, status, attempts, next_attempt_at, secret_label, conflict,
-                        request_id)
+                        request_id, dedupe_body)
     SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
            NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
-           NULLIF(secret_label, ''), FALSE, NULLIF(request_id, '')
+           NULLIF(secret_label, ''), FALSE, NULLIF(request_id, ''), dedupe_body
     FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
-                $7::text[], $8::int8[], $9::text[], $10::text[])
+                $7::text[], $8::int8[], $9::text[], $10::text[], $11::bool[])
          AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
-                  received_at, secret_label, request_id)
-    ON CONFLICT (source, event_id) DO NOTHING
+                  received_at, secret_label, request_id, dedupe_body)
+    ON CONFLICT DO NOTHING
     RETURNING id
 )
 SELECT id, pg_notify('hookd_new_events', '')::text AS notified FROM inserted";
 
-async fn insert_unnest(
+/// Key of the transaction lock that orders FIFO sources' inserts on
+/// PostgreSQL ("hookdfif").
+const FIFO_INSERT_LOCK: i64 = 0x686f_6f6b_6466_6966;
+
+/// PostgreSQL, a batch with events of FIFO sources: the sequence numbers
+/// (their queue order) are taken and committed under one transaction lock,
+/// so they are in commit order — a claim never sees a later event of a
+/// source before an earlier one is visible. Only such batches pay for it.
+async fn insert_fifo_postgres(
     db: &DatabaseConnection,
+    events: &[NewEvent],
+) -> Result<HashSet<Uuid>, DbErr> {
+    let txn = db.begin().await?;
+    txn.execute_raw(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        "SELECT pg_advisory_xact_lock($1)",
+        [FIFO_INSERT_LOCK.into()],
+    ))
+    .await?;
+    let inserted = insert_unnest(&txn, events).await?;
+    txn.commit().await?;
+    Ok(inserted)
+}
+
+async fn insert_unnest(
+    db: &impl ConnectionTrait,
     events: &[NewEvent],
 ) -> Result<HashSet<Uuid>, DbErr> {
     debug_assert_eq!(super::listen::CHANNEL, "hookd_new_events");
@@ -302,6 +423,7 @@ async fn insert_unnest(
         column(events, |e| to_micros(e.received_at)),
         optional_text(events, |e| e.secret_label.as_deref()),
         optional_text(events, |e| e.request_id.as_deref()),
+        column(events, |e| e.dedupe_by_body),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -315,7 +437,7 @@ async fn insert_unnest(
         .collect()
 }
 
-fn active_model(event: &NewEvent) -> events::ActiveModel {
+fn active_model(event: &NewEvent, seq: i64) -> events::ActiveModel {
     let received_at = to_micros(event.received_at);
     events::ActiveModel {
         id: Set(event.key.as_uuid()),
@@ -336,6 +458,10 @@ fn active_model(event: &NewEvent) -> events::ActiveModel {
         secret_label: Set(event.secret_label.clone()),
         request_id: Set(event.request_id.clone()),
         conflict: Set(false),
+        lease_owner: Set(None),
+        claimed_at: Set(None),
+        seq: Set(seq),
+        dedupe_body: Set(event.dedupe_by_body),
     }
 }
 

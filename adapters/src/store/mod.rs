@@ -11,10 +11,13 @@ mod entity;
 mod error;
 mod ingest;
 mod listen;
+mod liveness;
 mod query;
 mod queue;
+mod recovery;
 mod rejections;
 mod replay;
+mod sequence;
 mod stats;
 mod time;
 mod usage;
@@ -27,9 +30,20 @@ use sea_orm::{
     sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous},
 };
 
-use self::ingest::Batcher;
 pub use self::ingest::IngestSettings;
 pub use self::rejections::RejectionWriter;
+use self::{ingest::Batcher, liveness::Liveness, sequence::Sequence};
+
+/// How long a starting process waits for the SQLite database's previous
+/// holder to exit (an orchestrator may overlap a restart).
+const LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// PostgreSQL's `statement_timeout` for hookd's connections.
+const STATEMENT_TIMEOUT: &str = "30s";
+/// The client-side bound on one queue operation: a database that stops
+/// answering (a black-holed connection sends no error) must not hang a
+/// worker; the operation fails as "unavailable" and is tried again.
+pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(35);
 
 /// `application_name` of hookd's PostgreSQL connections.
 pub const APPLICATION_NAME: &str = "hookd";
@@ -47,6 +61,9 @@ pub struct StoreSettings {
     pub ingest: IngestSettings,
     /// Sources whose events are processed one at a time, in arrival order.
     pub fifo_sources: Vec<String>,
+    /// The sources whose events this instance processes (the configured
+    /// ones); `None`: every source.
+    pub claimable_sources: Option<Vec<String>>,
 }
 
 /// The store. Cheap to clone; clones share connections and the batcher.
@@ -57,7 +74,11 @@ pub struct SeaOrmStore {
     batcher: Arc<Batcher>,
     acquire_timeout: Duration,
     fifo_sources: Arc<[String]>,
+    claimable_sources: Option<Arc<[String]>>,
     url: Arc<str>,
+    liveness: Liveness,
+    /// SQLite: the next queue position (`seq`); PostgreSQL uses a sequence.
+    sequence: Arc<Sequence>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -74,24 +95,38 @@ impl SeaOrmStore {
     /// # Errors
     /// When the URL is not a PostgreSQL or SQLite URL, or an eager connection fails.
     pub async fn connect(settings: &StoreSettings) -> anyhow::Result<Self> {
-        let (writer, reader) = if settings.url.starts_with("sqlite:") {
-            connect_sqlite(settings).await?
+        let (writer, reader, liveness) = if settings.url.starts_with("sqlite:") {
+            // Before opening: a second process must not touch the file.
+            let liveness =
+                Liveness::exclusive_file(sqlite_path(&settings.url).as_deref(), LOCK_WAIT).await?;
+            let (writer, reader) = connect_sqlite(settings).await?;
+            (writer, reader, liveness)
         } else if settings.url.starts_with("postgres:") || settings.url.starts_with("postgresql:") {
             let pool = Database::connect(options(settings, settings.max_connections))
                 .await
                 .context("connecting to PostgreSQL")?;
-            (pool.clone(), pool)
+            (pool.clone(), pool, Liveness::advisory_lock())
         } else {
             anyhow::bail!("database.url must start with postgres:// or sqlite:");
         };
-        let batcher = Arc::new(Batcher::start(writer.clone(), settings.ingest));
+        let sequence = Arc::new(Sequence::default());
+        let fifo_sources: Arc<[String]> = settings.fifo_sources.clone().into();
+        let batcher = Arc::new(Batcher::start(
+            writer.clone(),
+            settings.ingest,
+            sequence.clone(),
+            fifo_sources.clone(),
+        ));
         Ok(Self {
             writer,
             reader,
             batcher,
             acquire_timeout: settings.acquire_timeout,
-            fifo_sources: settings.fifo_sources.clone().into(),
+            fifo_sources,
+            claimable_sources: settings.claimable_sources.clone().map(Into::into),
             url: settings.url.as_str().into(),
+            liveness,
+            sequence,
         })
     }
 
@@ -103,6 +138,15 @@ impl SeaOrmStore {
     pub fn backend(&self) -> DbBackend {
         self.writer.get_database_backend()
     }
+}
+
+/// The file of a `sqlite:` URL; `None` for an in-memory database.
+fn sqlite_path(url: &str) -> Option<std::path::PathBuf> {
+    let rest = url.strip_prefix("sqlite:")?;
+    let path = rest.trim_start_matches("//");
+    let path = path.split('?').next().unwrap_or_default();
+    let in_memory = path.is_empty() || path == ":memory:" || url.contains("mode=memory");
+    (!in_memory).then(|| std::path::PathBuf::from(path))
 }
 
 fn options(settings: &StoreSettings, max_connections: u32) -> ConnectOptions {
@@ -118,6 +162,18 @@ fn options(settings: &StoreSettings, max_connections: u32) -> ConnectOptions {
         .sqlx_logging(false)
         // Operators (and tests) can tell hookd's connections in pg_stat_activity.
         .set_application_name(APPLICATION_NAME)
+        .map_sqlx_postgres_opts(|opts| {
+            opts.options([
+                // No statement of hookd's runs long: one that does is stuck
+                // (a lock, a dying server) and should fail as "unavailable".
+                ("statement_timeout", STATEMENT_TIMEOUT),
+                ("idle_in_transaction_session_timeout", "60s"),
+                // The server notices a vanished hookd within ~25 s.
+                ("tcp_keepalives_idle", "10"),
+                ("tcp_keepalives_interval", "5"),
+                ("tcp_keepalives_count", "3"),
+            ])
+        })
         .map_sqlx_sqlite_opts(|opts| {
             opts.journal_mode(SqliteJournalMode::Wal)
                 // FULL: a 202 means the event survives a power cut.
@@ -163,6 +219,22 @@ impl SeaOrmStore {
     ) -> Option<impl Future<Output = ()> + Send + 'static> {
         (self.backend() == DbBackend::Postgres)
             .then(|| listen::listen(self.url.to_string(), new_work, shutdown))
+    }
+
+    /// PostgreSQL: takes this instance's liveness lock (see [`liveness`]) and
+    /// returns the task that keeps it until `stop`; run it for as long as
+    /// workers may hold leases. `None` on SQLite, whose lock is the file's.
+    ///
+    /// # Errors
+    /// When the database URL cannot be parsed.
+    pub async fn keep_alive(
+        &self,
+        stop: tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<Option<impl Future<Output = ()> + Send + 'static>> {
+        if self.backend() != DbBackend::Postgres {
+            return Ok(None);
+        }
+        Ok(Some(self.liveness.keep(&self.url, stop).await?))
     }
 
     async fn ping_database(&self) -> Result<(), error::Failure> {

@@ -7,7 +7,8 @@ use std::{
 };
 
 use application::ports::{
-    AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement,
+    AttemptResult, ClaimedEvent, EventQueue, LeaseToken, LostLease, LostSettlement, QueueError,
+    Settlement,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -22,7 +23,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    SeaOrmStore,
+    OPERATION_TIMEOUT, SeaOrmStore,
     arrays::column,
     entity::{event_attempts, events},
     error::{Failure, classify},
@@ -33,7 +34,7 @@ use super::{
 /// expired). Written as literal SQL, not bound parameters, so that both
 /// databases see it matches the partial indexes `events_due` and
 /// `events_fifo` (`WHERE status IN (…)`) and use them.
-const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
+pub(super) const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
 
 /// Longest error message kept per attempt.
 const MAX_ERROR_BYTES: usize = 2048;
@@ -45,6 +46,21 @@ fn queue_error(failure: Failure) -> QueueError {
     }
 }
 
+/// Runs one queue operation under [`OPERATION_TIMEOUT`].
+async fn bounded<T>(
+    operation: impl Future<Output = Result<T, QueueError>>,
+) -> Result<T, QueueError> {
+    tokio::time::timeout(OPERATION_TIMEOUT, operation)
+        .await
+        .unwrap_or_else(|_| {
+            Err(QueueError::Unavailable(anyhow::anyhow!(
+                "no answer from the database within {}s",
+                OPERATION_TIMEOUT.as_secs()
+            )))
+        })
+}
+
+/// The queue operations, each bounded by [`OPERATION_TIMEOUT`].
 #[async_trait]
 impl EventQueue for SeaOrmStore {
     async fn claim(
@@ -54,20 +70,110 @@ impl EventQueue for SeaOrmStore {
         now: DateTime<Utc>,
         lease: Duration,
     ) -> Result<Vec<ClaimedEvent>, QueueError> {
+        bounded(self.claim_due(worker, limit, now, lease)).await
+    }
+
+    async fn settle(
+        &self,
+        worker: &str,
+        settlements: Vec<Settlement>,
+    ) -> Result<usize, QueueError> {
+        bounded(self.settle_outcomes(worker, settlements)).await
+    }
+
+    async fn extend(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        until: DateTime<Utc>,
+    ) -> Result<usize, QueueError> {
+        let mut update = Query::update();
+        update
+            .table(events::Entity)
+            .value(events::Column::NextAttemptAt, to_micros(until));
+        bounded(self.update_leased(update, lease, keys)).await
+    }
+
+    async fn release(
+        &self,
+        lease: LeaseToken,
+        keys: Vec<EventKey>,
+        now: DateTime<Utc>,
+    ) -> Result<usize, QueueError> {
+        let mut update = Query::update();
+        update
+            .table(events::Entity)
+            .value(events::Column::Status, EventStatus::Retrying.as_str())
+            .value(events::Column::NextAttemptAt, to_micros(now))
+            .value(events::Column::LeaseToken, Option::<Uuid>::None)
+            .value(events::Column::LeasedBy, Option::<String>::None)
+            .value(events::Column::LeaseOwner, Option::<i64>::None)
+            .value(
+                events::Column::LastError,
+                "interrupted: hookd shut down before the handler finished",
+            );
+        bounded(self.update_leased(update, lease, keys)).await
+    }
+
+    async fn lost_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<LostLease>, QueueError> {
+        bounded(async {
+            super::recovery::lost_leases(self, now, limit)
+                .await
+                .map_err(|err| queue_error(classify(err)))
+        })
+        .await
+    }
+
+    async fn settle_lost(&self, lost: Vec<LostSettlement>) -> Result<usize, QueueError> {
+        bounded(async {
+            super::recovery::settle_lost(&self.writer, lost)
+                .await
+                .map_err(|err| queue_error(classify(err)))
+        })
+        .await
+    }
+}
+
+impl SeaOrmStore {
+    async fn claim_due(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease: Duration,
+    ) -> Result<Vec<ClaimedEvent>, QueueError> {
+        if !self.liveness.is_alive() {
+            return Err(QueueError::Unavailable(anyhow::anyhow!(
+                "this instance does not hold its liveness lock (database connection lost)"
+            )));
+        }
         let token = LeaseToken::generate();
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         let mut due = Query::select();
         due.column(events::Column::Id)
             .from(events::Entity)
             .and_where(Expr::cust(UNFINISHED))
+            // A lease that expired is not claimed here: recovery records the
+            // lost attempt first (and applies the attempt ceiling).
+            .and_where(Expr::cust("status <> 'processing'"))
             .and_where(Expr::col(events::Column::NextAttemptAt).lte(to_micros(now)))
             .order_by(events::Column::NextAttemptAt, Order::Asc)
             .order_by(events::Column::Id, Order::Asc)
             .limit(u64::from(limit));
+        if let Some(sources) = &self.claimable_sources {
+            // Events of a source that is no longer configured wait, visible,
+            // instead of being handled by something they were not meant for.
+            due.and_where(Expr::col(events::Column::Source).is_in(sources.iter().cloned()));
+        }
         if !self.fifo_sources.is_empty() {
-            // A FIFO source only offers its oldest unfinished event: while
-            // that one is in flight or waiting for a retry, nothing after it
-            // is due. (The head lookup uses the `events_fifo` index.)
+            // A FIFO source only offers its first unfinished event in queue
+            // order (`seq`), and only while none of its events is in flight:
+            // while one is running or waiting for a retry, nothing after it
+            // is due. (Both lookups use the `events_fifo` index.)
             // The events table again, inside the head-of-line subquery.
             let head_table = Alias::new("head");
             let head = Query::select()
@@ -78,9 +184,20 @@ impl EventQueue for SeaOrmStore {
                         .equals((events::Entity, events::Column::Source)),
                 )
                 .and_where(Expr::cust(format!("head.{UNFINISHED}")))
-                // Not MIN(id): PostgreSQL before 16 has no min(uuid).
+                .order_by((head_table.clone(), events::Column::Seq), Order::Asc)
                 .order_by((head_table.clone(), events::Column::Id), Order::Asc)
                 .limit(1)
+                .to_owned();
+            let busy_table = Alias::new("busy");
+            let busy = Query::select()
+                .expr(Expr::val(1))
+                .from_as(events::Entity, busy_table.clone())
+                .and_where(
+                    Expr::col((busy_table.clone(), events::Column::Source))
+                        .equals((events::Entity, events::Column::Source)),
+                )
+                .and_where(Expr::cust(format!("busy.{UNFINISHED}")))
+                .and_where(Expr::cust("busy.status = 'processing'"))
                 .to_owned();
             due.cond_where(
                 Condition::any()
@@ -89,8 +206,12 @@ impl EventQueue for SeaOrmStore {
                             .is_not_in(self.fifo_sources.iter().cloned()),
                     )
                     .add(
-                        Expr::col((events::Entity, events::Column::Id))
-                            .eq(Expr::SubQuery(None, Box::new(head.into()))),
+                        Condition::all()
+                            .add(
+                                Expr::col((events::Entity, events::Column::Id))
+                                    .eq(Expr::SubQuery(None, Box::new(head.into()))),
+                            )
+                            .add(Expr::exists(busy).not()),
                     ),
             );
         }
@@ -109,6 +230,8 @@ impl EventQueue for SeaOrmStore {
             .value(events::Column::NextAttemptAt, to_micros(lease_until))
             .value(events::Column::LeaseToken, token.as_uuid())
             .value(events::Column::LeasedBy, worker)
+            .value(events::Column::LeaseOwner, self.liveness.key())
+            .value(events::Column::ClaimedAt, to_micros(now))
             .and_where(Expr::col(events::Column::Id).in_subquery(due))
             .returning(Query::returning().columns([
                 events::Column::Id,
@@ -137,7 +260,7 @@ impl EventQueue for SeaOrmStore {
         Ok(claimed)
     }
 
-    async fn settle(
+    async fn settle_outcomes(
         &self,
         worker: &str,
         settlements: Vec<Settlement>,
@@ -187,39 +310,6 @@ impl EventQueue for SeaOrmStore {
             .await
             .map_err(|err| queue_error(classify(err)))?;
         Ok(done_early + applied.len())
-    }
-
-    async fn extend(
-        &self,
-        lease: LeaseToken,
-        keys: Vec<EventKey>,
-        until: DateTime<Utc>,
-    ) -> Result<usize, QueueError> {
-        let mut update = Query::update();
-        update
-            .table(events::Entity)
-            .value(events::Column::NextAttemptAt, to_micros(until));
-        self.update_leased(update, lease, keys).await
-    }
-
-    async fn release(
-        &self,
-        lease: LeaseToken,
-        keys: Vec<EventKey>,
-        now: DateTime<Utc>,
-    ) -> Result<usize, QueueError> {
-        let mut update = Query::update();
-        update
-            .table(events::Entity)
-            .value(events::Column::Status, EventStatus::Retrying.as_str())
-            .value(events::Column::NextAttemptAt, to_micros(now))
-            .value(events::Column::LeaseToken, Option::<Uuid>::None)
-            .value(events::Column::LeasedBy, Option::<String>::None)
-            .value(
-                events::Column::LastError,
-                "interrupted: hookd shut down before the handler finished",
-            );
-        self.update_leased(update, lease, keys).await
     }
 }
 
@@ -402,7 +492,7 @@ fn log_lost_lease(settlement: &Settlement) {
 }
 
 /// Cuts an error message to at most 2 KiB, on a character boundary.
-fn truncate(message: &str) -> String {
+pub(super) fn truncate(message: &str) -> String {
     if message.len() <= MAX_ERROR_BYTES {
         return message.to_owned();
     }

@@ -70,8 +70,24 @@ async fn write_rejections(db: DatabaseConnection, mut pending: mpsc::Receiver<Re
         let result = rejections::Entity::insert_many(batch.iter().map(active_model))
             .exec_without_returning(&db)
             .await;
-        if let Err(err) = result {
-            tracing::warn!(error = %err, size, "could not record rejections; they are lost");
+        let Err(err) = result else { continue };
+        match classify(err) {
+            // One bad record must not erase its neighbours (a forged request
+            // erasing the audit trail of others): write them one by one.
+            Failure::Other(err) if size > 1 => {
+                tracing::warn!(error = %format!("{err:#}"), size, "recording rejections failed; writing them one by one");
+                for rejection in &batch {
+                    if let Err(err) = rejections::Entity::insert(active_model(rejection))
+                        .exec_without_returning(&db)
+                        .await
+                    {
+                        tracing::warn!(error = %err, reason = %rejection.reason, "could not record a rejection; it is lost");
+                    }
+                }
+            }
+            Failure::Other(err) | Failure::Unavailable(err) => {
+                tracing::warn!(error = %format!("{err:#}"), size, "could not record rejections; they are lost");
+            }
         }
     }
     tracing::info!("quarantine writer stopped");

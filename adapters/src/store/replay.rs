@@ -5,7 +5,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{EventKey, EventStatus};
 use sea_orm::{
-    ConnectionTrait, EntityTrait, QuerySelect,
+    ConnectionTrait, DbBackend, EntityTrait, QuerySelect,
     sea_query::{Expr, ExprTrait, Query, UpdateStatement},
 };
 use uuid::Uuid;
@@ -26,9 +26,22 @@ fn query_error(err: sea_orm::DbErr) -> QueryError {
     }
 }
 
-/// The update that puts a finished event back in the queue, due `now`.
-fn requeue(now: DateTime<Utc>) -> UpdateStatement {
-    Query::update()
+/// The update that puts a finished event back in the queue, due `now`, at
+/// the back of its source's queue (`seq`: what FIFO sources go by). Events
+/// replayed together share one position and keep their arrival order.
+async fn requeue(store: &SeaOrmStore, now: DateTime<Utc>) -> Result<UpdateStatement, QueryError> {
+    let seq = match store.backend() {
+        DbBackend::Postgres => Expr::cust("(SELECT nextval('events_seq'))"),
+        _ => Expr::val(
+            store
+                .sequence
+                .reserve(&store.writer, 1)
+                .await
+                .map_err(query_error)?,
+        )
+        .into(),
+    };
+    Ok(Query::update()
         .table(events::Entity)
         .value(events::Column::Status, EventStatus::Pending.as_str())
         .value(events::Column::Attempts, 0)
@@ -37,8 +50,9 @@ fn requeue(now: DateTime<Utc>) -> UpdateStatement {
         .value(events::Column::LastError, Option::<String>::None)
         .value(events::Column::LeaseToken, Option::<Uuid>::None)
         .value(events::Column::LeasedBy, Option::<String>::None)
+        .value(events::Column::Seq, seq)
         .and_where(Expr::col(events::Column::Status).is_in(FINISHED.map(EventStatus::as_str)))
-        .to_owned()
+        .to_owned())
 }
 
 #[async_trait]
@@ -48,7 +62,7 @@ impl EventReplay for SeaOrmStore {
         key: EventKey,
         now: DateTime<Utc>,
     ) -> Result<ReplayOutcome, QueryError> {
-        let mut update = requeue(now);
+        let mut update = requeue(self, now).await?;
         update.and_where(Expr::col(events::Column::Id).eq(key.as_uuid()));
         let result = self.writer.execute(&update).await.map_err(query_error)?;
         if result.rows_affected() == 1 {
@@ -74,7 +88,7 @@ impl EventReplay for SeaOrmStore {
         filter: &ReplayFilter,
         now: DateTime<Utc>,
     ) -> Result<u64, QueryError> {
-        let mut update = requeue(now);
+        let mut update = requeue(self, now).await?;
         if let Some(status) = filter.status {
             update.and_where(Expr::col(events::Column::Status).eq(status.as_str()));
         }

@@ -81,8 +81,9 @@ impl EventStats for SeaOrmStore {
     }
 
     async fn queue_gauges(&self) -> Result<QueueGauges, QueryError> {
-        let rows: Vec<(String, i64, Option<i64>)> = events::Entity::find()
+        let rows: Vec<(String, String, i64, Option<i64>)> = events::Entity::find()
             .select_only()
+            .column(events::Column::Source)
             .column(events::Column::Status)
             .column_as(
                 SimpleExpr::from(Func::count(Expr::col(events::Column::Id))),
@@ -97,18 +98,20 @@ impl EventStats for SeaOrmStore {
                 EventStatus::Retrying.as_str(),
                 EventStatus::Dead.as_str(),
             ]))
+            .group_by(events::Column::Source)
             .group_by(events::Column::Status)
             .into_tuple()
             .all(&self.reader)
             .await
             .map_err(query_error)?;
         let mut gauges = QueueGauges::default();
-        for (status, count, oldest) in rows {
+        for (source, status, count, oldest) in rows {
             let count = u64::try_from(count).unwrap_or(0);
             if status == EventStatus::Dead.as_str() {
-                gauges.dead = count;
+                gauges.dead += count;
             } else {
                 gauges.waiting += count;
+                gauges.waiting_by_source.push((source, count));
                 let oldest = oldest.map(from_micros);
                 gauges.oldest_waiting_since = match (gauges.oldest_waiting_since, oldest) {
                     (Some(a), Some(b)) => Some(a.min(b)),

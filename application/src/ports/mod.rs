@@ -17,7 +17,10 @@ pub use query::{
     AttemptRecord, Cursor, EventDetail, EventFilter, EventQuery, EventReplay, QueryError,
     ReplayFilter, ReplayOutcome,
 };
-pub use queue::{AttemptResult, ClaimedEvent, EventQueue, LeaseToken, QueueError, Settlement};
+pub use queue::{
+    AttemptResult, ClaimedEvent, EventQueue, LeaseToken, LostLease, LostSettlement, QueueError,
+    Settlement,
+};
 pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
 pub use stats::{EventCounts, EventStats, MinuteCount, QueueGauges};
 pub use store::{EventStore, Insertion, StoreError};

@@ -73,6 +73,31 @@ pub struct Settlement {
     pub result: AttemptResult,
 }
 
+/// An attempt whose worker is gone: its lease expired, or the instance that
+/// held it no longer shows that it is alive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostLease {
+    pub key: EventKey,
+    pub lease: LeaseToken,
+    /// The attempt that was lost (1-based).
+    pub attempt: u32,
+    /// Who held it.
+    pub worker: String,
+    /// When that attempt was claimed.
+    pub started_at: DateTime<Utc>,
+}
+
+/// What becomes of an event whose attempt was lost: it is recorded in the
+/// history as `lost`, and the event is retried or, its attempts used up, dead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LostSettlement {
+    pub lost: LostLease,
+    /// When the loss was found (the history row's end).
+    pub found_at: DateTime<Utc>,
+    /// `Retry` or `Dead`.
+    pub result: AttemptResult,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueueError {
     #[error("the queue is unavailable")]
@@ -131,4 +156,25 @@ pub trait EventQueue: Send + Sync {
         keys: Vec<EventKey>,
         now: DateTime<Utc>,
     ) -> Result<usize, QueueError>;
+
+    /// Up to `limit` events in `processing` whose attempt is lost: the lease
+    /// expired at `now`, or the instance holding it is gone (PostgreSQL: its
+    /// liveness lock is no longer held; SQLite: any other instance, since
+    /// this process holds the database exclusively).
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn lost_leases(
+        &self,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<LostLease>, QueueError>;
+
+    /// Records lost attempts (history outcome `lost`) and applies each
+    /// result, fenced by the lost lease: an attempt that settled meanwhile
+    /// is left alone. Returns how many were applied.
+    ///
+    /// # Errors
+    /// [`QueueError::Unavailable`] when the database cannot be reached.
+    async fn settle_lost(&self, lost: Vec<LostSettlement>) -> Result<usize, QueueError>;
 }

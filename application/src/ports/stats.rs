@@ -22,6 +22,8 @@ pub struct QueueGauges {
     pub waiting: u64,
     pub oldest_waiting_since: Option<DateTime<Utc>>,
     pub dead: u64,
+    /// Pending and retrying events per source.
+    pub waiting_by_source: Vec<(String, u64)>,
 }
 
 /// Arrivals per minute.

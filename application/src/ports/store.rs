@@ -15,6 +15,13 @@ pub enum Insertion {
         /// Whether the stored body is byte-identical to this one.
         same_body: bool,
     },
+    /// The source deduplicates by body, and this body is stored already under
+    /// another event id: a captured request resent with a fresh id. Nothing
+    /// was written but the stored event's conflict flag.
+    Replayed {
+        /// The key of the event stored with this body.
+        existing: EventKey,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]

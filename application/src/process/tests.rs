@@ -51,11 +51,14 @@ async fn settle_one_batch(
         .times(1)
         .return_once(move |_, _, _, _| Ok(events));
     let sink = settled.clone();
+    // `applied`: how many outcomes the queue accepts in all (fencing).
+    let mut accept = applied.unwrap_or(usize::MAX);
     queue
         .expect_settle()
-        .times(1)
+        .times(1..)
         .returning(move |_, settlements| {
-            let n = applied.unwrap_or(settlements.len());
+            let n = settlements.len().min(accept);
+            accept -= n;
             sink.lock().unwrap().extend(settlements);
             Ok(n)
         });
@@ -82,7 +85,7 @@ async fn settle_one_batch(
     (report, settled)
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_empty_queue_settles_nothing() {
     let mut queue = MockEventQueue::new();
     queue.expect_claim().returning(|_, _, _, _| Ok(Vec::new()));
@@ -103,7 +106,7 @@ async fn an_empty_queue_settles_nothing() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_successful_attempt_is_settled_with_its_lease() {
     let claimed = event(1);
     let (key, lease) = (claimed.key, claimed.lease);
@@ -117,7 +120,7 @@ async fn a_successful_attempt_is_settled_with_its_lease() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_retryable_failure_is_retried_after_the_backoff() {
     let handler = FnHandler(|_: &ClaimedEvent| Err(HandlerError::retryable("downstream 503")));
     let (report, settled) = settle_one_batch(vec![event(2)], handler, None).await;
@@ -131,7 +134,7 @@ async fn a_retryable_failure_is_retried_after_the_backoff() {
     assert!((3200..=4800).contains(&wait), "{wait}");
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn the_last_allowed_attempt_goes_dead() {
     let handler = FnHandler(|_: &ClaimedEvent| Err(HandlerError::retryable("still failing")));
     let (_, settled) = settle_one_batch(vec![event(3)], handler, None).await;
@@ -143,7 +146,7 @@ async fn the_last_allowed_attempt_goes_dead() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_permanent_failure_goes_dead_at_once() {
     let handler =
         FnHandler(|_: &ClaimedEvent| Err(HandlerError::Permanent("400 Bad Request".into())));
@@ -156,7 +159,7 @@ async fn a_permanent_failure_goes_dead_at_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_panicking_handler_is_a_retryable_failure() {
     let handler = FnHandler(|_: &ClaimedEvent| -> Result<(), HandlerError> { panic!("boom") });
     let (_, settled) = settle_one_batch(vec![event(1)], handler, None).await;
@@ -165,7 +168,7 @@ async fn a_panicking_handler_is_a_retryable_failure() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_handler_past_its_timeout_is_a_retryable_failure() {
     let mut slow = event(1);
     slow.event_id = "slow".into();
@@ -176,7 +179,7 @@ async fn a_handler_past_its_timeout_is_a_retryable_failure() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn outcomes_refused_by_fencing_are_reported() {
     let (report, _) = settle_one_batch(
         vec![event(1), event(1)],
@@ -187,7 +190,7 @@ async fn outcomes_refused_by_fencing_are_reported() {
     assert_eq!((report.claimed, report.fenced), (2, 1));
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn a_long_handler_keeps_its_lease_alive() {
     let claimed = event(1);
     let key = claimed.key;
@@ -228,7 +231,7 @@ async fn a_long_handler_keeps_its_lease_alive() {
     assert_eq!(report.succeeded, 1);
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn an_abort_releases_the_events_still_running() {
     let mut stuck = event(1);
     stuck.event_id = "slow".into();
@@ -258,4 +261,57 @@ async fn an_abort_releases_the_events_still_running() {
     });
     let report = processor.process_next_batch(&abort).await.unwrap();
     assert_eq!((report.claimed, report.failed, report.succeeded), (1, 1, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_finished_attempt_is_settled_while_a_slow_one_still_runs() {
+    let fast = event(1);
+    let mut slow = event(1);
+    slow.event_id = "slow".into();
+    let (fast_key, slow_key) = (fast.key, slow.key);
+    let settled_at = Arc::new(Mutex::new(Vec::new()));
+    let mut queue = MockEventQueue::new();
+    queue
+        .expect_claim()
+        .return_once(move |_, _, _, _| Ok(vec![slow, fast]));
+    let sink = settled_at.clone();
+    queue.expect_settle().returning(move |_, settlements| {
+        let keys: Vec<_> = settlements.iter().map(|s| s.key).collect();
+        sink.lock()
+            .unwrap()
+            .push((tokio::time::Instant::now(), keys));
+        Ok(settlements.len())
+    });
+    queue.expect_extend().returning(|_, keys, _| Ok(keys.len()));
+    queue
+        .expect_release()
+        .withf(move |_, keys, _| keys == &[slow_key])
+        .times(1)
+        .returning(|_, keys, _| Ok(keys.len()));
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(FnHandler(|_: &ClaimedEvent| Ok(()))),
+        Arc::new(SystemClock),
+        ProcessorSettings {
+            handler_timeout: Duration::from_secs(7200),
+            lease: Duration::from_secs(9000),
+            ..ProcessorSettings::default()
+        },
+    );
+    let started = tokio::time::Instant::now();
+    let abort = CancellationToken::new();
+    let cancel = abort.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(600)).await;
+        cancel.cancel();
+    });
+    let report = processor.process_next_batch(&abort).await.unwrap();
+    assert_eq!((report.succeeded, report.failed), (1, 1));
+    let settled_at = settled_at.lock().unwrap().clone();
+    assert_eq!(settled_at.len(), 1);
+    let (at, keys) = &settled_at[0];
+    assert_eq!(keys, &[fast_key]);
+    // Settled at once, not when the slow one was given up after 600 s.
+    assert!(*at - started < Duration::from_secs(1));
 }

@@ -32,6 +32,10 @@ pub struct SourceSettings {
     /// `fifo`: one event of this source in flight at a time, in arrival order.
     /// This source's body limit, instead of `server.max_body_bytes`.
     pub max_body_bytes: Option<usize>,
+    /// Also treat the same body under a new event id as a duplicate (a
+    /// replay). Default: on where the signature does not cover the event id
+    /// (GitHub, Shopify, `hmac-hex` with `event_id_header`), off elsewhere.
+    pub dedupe_by_body: Option<bool>,
     #[serde(default)]
     pub ordering: Ordering,
     #[serde(default)]

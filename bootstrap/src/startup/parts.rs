@@ -122,8 +122,10 @@ pub(super) fn processor_settings(settings: &Settings) -> ProcessorSettings {
     }
 }
 
-/// Names this process in leases and attempt history: host and pid.
+/// Names this process in leases and attempt history: host, pid and a nonce
+/// (in a container every restart is pid 1 on the same host name).
 pub(super) fn instance_id() -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_else(|_| "hookd".to_owned());
-    format!("{host}:{}", std::process::id())
+    let nonce = &uuid::Uuid::new_v4().simple().to_string()[..6];
+    format!("{host}:{}:{nonce}", std::process::id())
 }

@@ -55,6 +55,22 @@ impl EnvelopeSpec {
         }
     }
 
+    /// Whether the signature covers the event id: always when it is read
+    /// from the (signed) body, and for Standard Webhooks' `webhook-id`, which
+    /// is part of the signed content. GitHub's and Shopify's delivery headers,
+    /// and an `hmac-hex` source's `event_id_header`, are not: a captured body
+    /// and signature can be resent under a fresh id.
+    pub fn event_id_is_signed(&self, scheme: &SignatureScheme) -> bool {
+        match &self.event_id {
+            EventIdSource::JsonPointer(_) | EventIdSource::JsonPointerElseBodySha256(_) => true,
+            EventIdSource::Header(name) => {
+                matches!(scheme, SignatureScheme::StandardWebhooks { .. })
+                    && name.eq_ignore_ascii_case(crate::signature::standard_webhooks::ID_HEADER)
+            }
+            EventIdSource::HeaderElseHeader(_, _) => false,
+        }
+    }
+
     /// Whether a request is unreadable unless its body is JSON: the event id
     /// is read from the body with no fallback. Form bodies (GitHub, Slack slash
     /// commands) and header ids (Standard Webhooks, Shopify) do not need it.
@@ -86,6 +102,9 @@ pub enum PayloadError {
     InvalidEventId(#[from] EventIdError),
     #[error("the key `{0}` appears more than once")]
     DuplicateKey(String),
+    /// A type with control characters (NUL cannot even be stored).
+    #[error("the event type contains control characters")]
+    InvalidEventType,
 }
 
 /// A JSON pointer that is not RFC 6901 syntax (or is the whole document).
@@ -170,6 +189,12 @@ pub fn parse_envelope(
         _ => None,
     }
     .filter(|t| t.chars().count() <= MAX_TYPE_CHARS);
+    if event_type
+        .as_deref()
+        .is_some_and(|t| t.chars().any(char::is_control))
+    {
+        return Err(PayloadError::InvalidEventType);
+    }
     Ok(Envelope {
         event_id,
         event_type,
