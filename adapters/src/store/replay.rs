@@ -38,8 +38,7 @@ async fn requeue(store: &SeaOrmStore, now: DateTime<Utc>) -> Result<UpdateStatem
                 .reserve(&store.writer, 1)
                 .await
                 .map_err(query_error)?,
-        )
-        .into(),
+        ),
     };
     Ok(Query::update()
         .table(events::Entity)
