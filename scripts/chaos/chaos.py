@@ -116,7 +116,7 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
         load_start = time.time()
         stop = threading.Event()
         injector = threading.Thread(
-            target=scenario.inject,
+            target=guarded(scenario.inject, timeline),
             args=(instances, timeline, stop, rng, env, db_url, not args.no_pg_restart and not args.short, duration),
         )
         injector.start()
@@ -124,6 +124,8 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
         time.sleep(max(0.0, load_start + duration - time.time()))
         stop.set()
         injector.join()
+        for hookd in instances:
+            hookd.check_alive()
         load_summary = load.wait()
         load_end = load_start + duration
         drained, drain_seconds = wait_drained(db_url, args.drain_seconds)
@@ -141,6 +143,11 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
         result = check.check(run_dir, db_url, meta)
         if not drained:
             result["violations"].setdefault("not_drained", {"count": 1, "examples": [f"{args.drain_seconds} s"]})
+        unexpected = [e for h in instances for e in h.unexpected_exits]
+        if unexpected:
+            result["violations"]["hookd_exited_by_itself"] = {"count": len(unexpected), "examples": unexpected[:5]}
+        if timeline.errors:
+            result["violations"]["injector_failed"] = {"count": len(timeline.errors), "examples": timeline.errors}
         if any(code != 0 for code in exits):
             result["violations"]["final_stop_exit_code"] = {"count": 1, "examples": [str(exits)]}
         result.update({
@@ -175,7 +182,7 @@ class Timeline:
     def __init__(self):
         self.outages = []
         self.shutdown = None
-        self.events = []
+        self.errors = []
 
     def outage(self, kind: str, start: float, end: float) -> None:
         self.outages.append({"kind": kind, "start": start, "end": end})
@@ -185,6 +192,20 @@ class Timeline:
         for window in self.outages:
             counts[window["kind"]] = counts.get(window["kind"], 0) + 1
         return counts
+
+
+def guarded(inject, timeline: Timeline):
+    """Runs an injector, keeping its failure (e.g. hookd did not come back)
+    for the report instead of losing it in a thread."""
+
+    def run(*args):
+        try:
+            inject(*args)
+        except Exception as err:
+            timeline.errors.append(f"{type(err).__name__}: {err}")
+            print(f"   injector failed: {err}", file=sys.stderr, flush=True)
+
+    return run
 
 
 def wait_drained(db_url: str, deadline_seconds: float) -> tuple[bool, float]:

@@ -33,6 +33,8 @@ class Hookd:
         self.log_path = os.path.join(run_dir, f"hookd-{index}.log")
         self.config_path = os.path.join(run_dir, f"hookd-{index}.toml")
         self.proc = None
+        # Exits nobody asked for (a crash, or an exit on a database error).
+        self.unexpected_exits = []
         processing = "\n".join(f"{k} = {v}" for k, v in settings.items() if k != "header_read_timeout_seconds")
         with open(self.config_path, "w") as f:
             f.write(f"""environment = "development"
@@ -80,7 +82,16 @@ level = "info"
             time.sleep(0.05)
         raise RuntimeError(f"hookd {self.index} not ready after {timeout} s; see {self.log_path}")
 
+    def check_alive(self) -> None:
+        """Notes an exit nobody asked for, and starts the instance again."""
+        if self.proc.poll() is not None:
+            self.unexpected_exits.append(f"hookd {self.index} exited with {self.proc.returncode} at {time.time():.3f}")
+            self.start()
+            self.wait_ready()
+
     def sigkill(self) -> None:
+        if self.proc.poll() is not None:
+            self.unexpected_exits.append(f"hookd {self.index} exited with {self.proc.returncode} before a kill")
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
 

@@ -58,6 +58,8 @@ def inject_db_outage(instances, timeline, stop, rng, env, db_url, allow_restart,
     restarts = [started + duration / 3, started + 2 * duration / 3] if allow_restart else []
     name = urlsplit(db_url).path.lstrip("/")
     while not stop.wait(rng.uniform(2, 4)):
+        for hookd in instances:
+            hookd.check_alive()
         if restarts and time.time() >= restarts[0]:
             restarts.pop(0)
             t0 = time.time()
@@ -103,7 +105,7 @@ def inject_sigterm(instances, timeline, stop, rng, env, db_url, allow_restart, d
     hookd.start()
     hookd.wait_ready()
     timeline.outage("sigterm", t0, time.time())
-    stop.wait()
+    inject_nothing(instances, timeline, stop, rng, env, db_url, allow_restart, duration)
 
 
 def hookd_grace(hookd) -> float:
@@ -114,7 +116,10 @@ def hookd_grace(hookd) -> float:
 
 
 def inject_nothing(instances, timeline, stop, rng, env, db_url, allow_restart, duration):
-    stop.wait()
+    """No fault from outside; only watch that hookd stays up."""
+    while not stop.wait(1):
+        for hookd in instances:
+            hookd.check_alive()
 
 
 SCENARIOS = {
