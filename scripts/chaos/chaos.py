@@ -26,7 +26,7 @@ import time
 
 import check
 import db
-from scenarios import SCENARIOS, Scenario
+from scenarios import SCENARIOS, Scenario, inject_kills
 from processes import Hookd, Target, run_load, measure_max_ingest
 
 SECRET = "chaos-webhook-secret-0123456789abcdef"
@@ -139,6 +139,8 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
             "shutdown": timeline.shutdown,
             "load_end": load_end,
             "resume_limit_seconds": 15,
+            "lease_seconds": scenario.settings["lease_seconds"],
+            "check_takeover": scenario.inject is inject_kills,
         }
         result = check.check(run_dir, db_url, meta)
         if not drained:
@@ -223,6 +225,7 @@ def print_summary(s: dict) -> None:
     print(f"   stored {s['events_stored']} {s['events_by_status']}, drained in {s['drain_seconds']} s")
     print(f"   deliveries {s['deliveries']}, extra {s['extra_deliveries']} {s['extra_by_answer']}, "
           f"attempts {s['attempt_outcomes']}")
+    print(f"   max redelivery gap {s['max_redelivery_gap_seconds']} s")
     print(f"   faults {s['faults']}, resume delays {s['resume_delays_seconds']}, latency {s['latency_seconds']}")
     if s["notes"]:
         print(f"   notes {s['notes']}")

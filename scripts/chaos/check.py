@@ -132,6 +132,7 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
         if sig != "ok":
             v.add("bad_signature", key)
     extra = collections.Counter()
+    gaps = []
     for key, event_id, status, _, _, _ in events.values():
         got = sorted(per_key.get(key, []))
         history = attempts.get(key, collections.Counter())
@@ -145,8 +146,20 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
             v.add("unexplained_deliveries", f"{event_id}: {len(got)} deliveries, {recorded} attempts recorded ({dict(history)})", len(got) - recorded)
         for _, answer in got[:-1]:
             extra[answer] += 1
+        for (t1, _), (t2, _) in zip(got, got[1:]):
+            gaps.append((t2 - t1, event_id))
         if status == "processed" and got and got[-1][1] != "200":
             extra["after_final"] += 1
+
+    # Prompt takeover: with backoff capped at 2 s and a 3 s handler timeout, a
+    # redelivery that waited about a whole lease waited for the lease to expire.
+    # Only where hookd is killed: there the queue keeps up, so a long gap
+    # cannot be a backlog.
+    lease = meta["lease_seconds"]
+    if meta.get("check_takeover"):
+        for gap, event_id in gaps:
+            if gap >= 0.9 * lease:
+                v.add("takeover_waited_for_lease", f"{event_id}: redelivered after {gap:.1f} s (lease {lease} s)")
 
     # Outages: intake must come back by itself after each one.
     accepted_times = [r[1] for r in answers if r[3] == 202]
@@ -189,6 +202,7 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
             "p99": percentile(latencies, 0.99),
             "max": max(latencies, default=None),
         },
+        "max_redelivery_gap_seconds": round(max(gaps, default=(0, ""))[0], 2),
         "resume_delays_seconds": [None if d is None else round(d, 2) for d in resume],
         "notes": dict(notes),
         "violations": v.as_dict(),
