@@ -106,9 +106,10 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
     ]
     timeline = Timeline()
     try:
+        # One after the other: two replicas migrating an empty database at once
+        # fail (a duplicate key in pg_type), see RELIABILITY.md.
         for hookd in instances:
             hookd.start()
-        for hookd in instances:
             hookd.wait_ready()
         urls = [h.webhook_url for h in instances]
         rate = args.rate or args.load_share * measure_max_ingest(run_dir, urls, SECRET)
