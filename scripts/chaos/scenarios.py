@@ -52,25 +52,36 @@ def inject_kills(instances, timeline, stop, rng, env, db_url, allow_restart, dur
 
 
 def inject_db_outage(instances, timeline, stop, rng, env, db_url, allow_restart, duration):
-    """Terminate hookd's connections every 2–4 s; restart the cluster twice
-    (at a third and two thirds of the load) unless `allow_restart` is false."""
+    """Terminate hookd's connections every 2–4 s; halfway, refuse connections
+    to the database for 3 s (`ALLOW_CONNECTIONS false`); restart the cluster
+    twice (at a third and two thirds of the load) unless `allow_restart` is false."""
     started = time.time()
     restarts = [started + duration / 3, started + 2 * duration / 3] if allow_restart else []
+    refuse_at = started + duration / 2
     name = urlsplit(db_url).path.lstrip("/")
+    # Only this run's database: other hookd instances may share the cluster.
+    terminate = ("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                 f"WHERE application_name = 'hookd' AND datname = '{name}'")
     while not stop.wait(rng.uniform(2, 4)):
         for hookd in instances:
             hookd.check_alive()
-        if restarts and time.time() >= restarts[0]:
+        t0 = time.time()
+        if restarts and t0 >= restarts[0]:
             restarts.pop(0)
-            t0 = time.time()
             restart_cluster(env)
             timeline.outage("pg_restart", t0, time.time())
-            continue
-        t0 = time.time()
-        # Only this run's database: other hookd instances may share the cluster.
-        db.psql(env.pg_url, "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-                            f"WHERE application_name = 'hookd' AND datname = '{name}'")
-        timeline.outage("terminate", t0, time.time())
+        elif refuse_at and t0 >= refuse_at:
+            refuse_at = None
+            db.psql(env.pg_url, f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            try:
+                db.psql(env.pg_url, terminate)
+                time.sleep(3)
+            finally:
+                db.psql(env.pg_url, f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+            timeline.outage("refuse_connections", t0, time.time())
+        else:
+            db.psql(env.pg_url, terminate)
+            timeline.outage("terminate", t0, time.time())
 
 
 def restart_cluster(env) -> None:
@@ -130,7 +141,7 @@ SCENARIOS = {
                  hookd_goes_down=True),
         Scenario("replicas", "two replicas on one PostgreSQL, one SIGKILLed repeatedly", True, inject_kills,
                  replicas=2, hookd_goes_down=True),
-        Scenario("db-outage", "PostgreSQL connections terminated every 2-4 s, cluster restarted twice", True,
+        Scenario("db-outage", "PostgreSQL connections terminated every 2-4 s, refused for 3 s, cluster restarted twice", True,
                  inject_db_outage),
         Scenario("target-faults", "target answers 500 to 20 %, hangs past the timeout for 1 %", False,
                  inject_nothing, target_fail=0.20, target_hang=0.01),
