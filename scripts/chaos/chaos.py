@@ -162,6 +162,8 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
             "rate_offered": round(load_summary["requests"] / duration),
             "drain_seconds": round(drain_seconds, 1),
             "faults": timeline.counts(),
+            "timeline": timeline.outages,
+            "shutdown": timeline.shutdown,
             "run_dir": run_dir,
             "load": load_summary,
         })
