@@ -39,7 +39,7 @@ def main() -> int:
     parser.add_argument("--duration", type=float, help="seconds of load (default 60, short 15)")
     parser.add_argument("--rate", type=float, help="requests/s (default: --load-share of the measured max)")
     parser.add_argument("--load-share", type=float, default=0.5)
-    parser.add_argument("--drain-seconds", type=float, default=120)
+    parser.add_argument("--drain-seconds", type=float, help="wait for the queue to drain (default 120, short 60)")
     parser.add_argument("--no-pg-restart", action="store_true", help="db-outage: terminate connections only")
     parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL databases")
     parser.add_argument("--seed", type=int, default=int(time.time()))
@@ -48,6 +48,8 @@ def main() -> int:
     if unknown:
         parser.error(f"unknown scenario(s) {unknown}; known: {list(SCENARIOS)}")
     duration = args.duration or (15.0 if args.short else 60.0)
+    args.drain_seconds = args.drain_seconds or (60.0 if args.short else 120.0)
+    args.measure_seconds = 3.0 if args.short else 5.0
     env = Environment.from_env()
     out_root = os.environ.get("CHAOS_OUT", "/var/tmp/hookd-chaos")
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
@@ -112,7 +114,7 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
             hookd.start()
             hookd.wait_ready()
         urls = [h.webhook_url for h in instances]
-        rate = args.rate or args.load_share * measure_max_ingest(run_dir, urls, SECRET)
+        rate = args.rate or args.load_share * measure_max_ingest(run_dir, urls, SECRET, args.measure_seconds)
         print(f"   load: {rate:.0f} requests/s for {duration:.0f} s", flush=True)
         load_start = time.time()
         stop = threading.Event()
