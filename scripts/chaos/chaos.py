@@ -23,6 +23,7 @@ import random
 import sys
 import threading
 import time
+import traceback
 
 import check
 import db
@@ -59,9 +60,13 @@ def main() -> int:
         run_dir = os.path.join(out_root, f"{stamp}-{name}")
         os.makedirs(run_dir, exist_ok=True)
         print(f"== {name}: {scenario.title} ({run_dir})", flush=True)
-        summary = run_scenario(scenario, run_dir, env, args, duration)
+        try:
+            summary = run_scenario(scenario, run_dir, env, args, duration)
+            print_summary(summary)
+        except Exception as err:  # a run that could not finish fails, the others still run
+            traceback.print_exc()
+            summary = failed_run(scenario, duration, f"{type(err).__name__}: {err}")
         results.append(summary)
-        print_summary(summary)
     print_table(results)
     with open(os.path.join(out_root, f"{stamp}-results.json"), "w") as f:
         json.dump(results, f, indent=2)
@@ -223,6 +228,16 @@ def wait_drained(db_url: str, deadline_seconds: float) -> tuple[bool, float]:
             return True, time.time() - started
         time.sleep(0.5)
     return False, time.time() - started
+
+
+def failed_run(scenario: Scenario, duration: float, error: str) -> dict:
+    """The table row of a scenario that could not run to the end."""
+    return {
+        "scenario": scenario.name, "backend": "postgres" if scenario.postgres else "sqlite",
+        "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "duration_seconds": duration,
+        "requests": 0, "accepted": 0, "duplicates": 0, "unavailable": 0, "unanswered": 0, "extra_deliveries": 0,
+        "violations": {"run_failed": {"count": 1, "examples": [error]}},
+    }
 
 
 def print_summary(s: dict) -> None:
