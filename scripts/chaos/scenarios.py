@@ -3,6 +3,7 @@ the fault injector that runs beside the load."""
 
 import dataclasses
 import os
+import re
 import socket
 import subprocess
 import time
@@ -88,7 +89,7 @@ def restart_cluster(env) -> None:
     version, cluster = env.pg_cluster.split("/")
     port = urlsplit(env.pg_url).port or 5432
     conf = f"/etc/postgresql/{version}/{cluster}/postgresql.conf"
-    if not os.path.exists(conf) or f"port = {port}" not in open(conf).read():
+    if not os.path.exists(conf) or not re.search(rf"^port\s*=\s*{port}\b", open(conf).read(), re.M):
         raise RuntimeError(f"CHAOS_PG_CLUSTER={env.pg_cluster} does not serve port {port}: refusing to restart it")
     subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, cluster, "restart"],
                    check=True, capture_output=True, timeout=120)
