@@ -38,3 +38,4 @@ mod quarantine;
 mod scopes;
 mod sources;
 mod stats;
+mod ui;
