@@ -455,7 +455,13 @@ def run(hookd, shots):
             nav(page, "Events")
             problem = page.get_by_role("alert")
             expect(problem).to_contain_text("This view needs a token with the scope events:read")
-        check("a token without events:read gets an explanation naming the scope")
+        # A 403 will not change by asking again: the view stops polling.
+        asked = []
+        page.on("request", lambda request: asked.append(request.url) if "/events?" in request.url else None)
+        page.wait_for_timeout(3500)
+        if asked:
+            fail(f"the events view kept polling after 403: {asked}")
+        check("a token without events:read gets an explanation naming the scope, and polling stops")
         shot(page, shots, "09-missing-scope")
         watch.assert_clean("missing scope")
         context.close()

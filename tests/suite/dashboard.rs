@@ -247,7 +247,10 @@ async fn one_event_is_shown_with_its_payload(backend: Backend) {
     let app = spawn_app(&db, |_| {}).await;
     let payload = r#"{"event_id":"evt_show","type":"invoice.paid","amount":42}"#;
     let response = app.post_signed(payload).await;
-    let request_id = response.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     let accepted: Value = response.json().await.unwrap();
     let id = accepted["id"].as_str().unwrap();
 

@@ -35,12 +35,23 @@ async fn the_page_and_its_hashed_assets_are_served_with_strict_headers() {
     }
 
     let mut page = String::new();
-    for path in ["/ui/", "/ui/events", "/ui/events/some-id", "/ui/rejections", "/ui/sources"] {
+    for path in [
+        "/ui/",
+        "/ui/events",
+        "/ui/events/some-id",
+        "/ui/rejections",
+        "/ui/sources",
+    ] {
         let response = client.get(app.url(path)).send().await.unwrap();
         assert_eq!(response.status(), StatusCode::OK, "{path}");
         assert_hardened(&response);
         assert_eq!(response.headers()[header::CACHE_CONTROL], "no-cache");
-        assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            response.headers()[header::CONTENT_TYPE]
+                .to_str()
+                .unwrap()
+                .starts_with("text/html")
+        );
         page = response.text().await.unwrap();
     }
     let script = page
@@ -55,7 +66,12 @@ async fn the_page_and_its_hashed_assets_are_served_with_strict_headers() {
         response.headers()[header::CACHE_CONTROL],
         "public, max-age=31536000, immutable"
     );
-    assert!(response.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("text/javascript"));
+    assert!(
+        response.headers()[header::CONTENT_TYPE]
+            .to_str()
+            .unwrap()
+            .starts_with("text/javascript")
+    );
     assert!(response.text().await.unwrap().contains("import"));
 
     // Another build's path, or a file that is not embedded: 404 in the API's shape.
@@ -71,7 +87,11 @@ async fn the_page_and_its_hashed_assets_are_served_with_strict_headers() {
     // The page is not part of the API's document.
     let (_, document) = app.get_json("/openapi.json").await;
     let paths = document["paths"].as_object().unwrap();
-    assert!(paths.keys().all(|path| !path.starts_with("/ui") && path != "/"));
+    assert!(
+        paths
+            .keys()
+            .all(|path| !path.starts_with("/ui") && path != "/")
+    );
     app.stop().await;
 }
 

@@ -37,9 +37,9 @@ use tower_http::{
 
 pub use self::{
     error::ApiError,
-    ui::CONTENT_SECURITY_POLICY,
     intake::{IntakeLimits, SourceIntake},
     metrics::MetricsEndpoint,
+    ui::CONTENT_SECURITY_POLICY,
     webhook::DEFAULT_SOURCE,
 };
 

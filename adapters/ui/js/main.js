@@ -76,6 +76,8 @@ function render({ reason, focus = false } = {}) {
     fail(err, where) {
       if (!(err instanceof ApiError)) throw err;
       if (mine !== generation) return;
+      // Asking again will not change a 4xx: stop polling (a 5xx may pass).
+      if (err.status >= 400 && err.status < 500) stopTimers();
       if (err.status === 401) {
         token.clear();
         render({ reason: `hookd refused the token: ${err.detail}` });

@@ -74,7 +74,9 @@ pub(super) fn version() -> &'static str {
 /// `index.html` pointing at this build's assets.
 pub(super) fn index_html() -> &'static str {
     static PAGE: OnceLock<String> = OnceLock::new();
-    PAGE.get_or_init(|| INDEX_HTML.replace(ASSETS_PLACEHOLDER, &format!("/ui/assets/{}", version())))
+    PAGE.get_or_init(|| {
+        INDEX_HTML.replace(ASSETS_PLACEHOLDER, &format!("/ui/assets/{}", version()))
+    })
 }
 
 #[cfg(test)]
@@ -99,7 +101,10 @@ mod tests {
     #[test]
     fn every_file_under_ui_is_embedded() {
         let mut found = Vec::new();
-        files_under(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ui"), &mut found);
+        files_under(
+            &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("ui"),
+            &mut found,
+        );
         found.retain(|path| path != "index.html");
         found.sort();
         let mut embedded: Vec<String> = ASSETS.iter().map(|a| a.path.to_owned()).collect();
@@ -112,8 +117,14 @@ mod tests {
         let page = index_html();
         assert!(!page.contains(ASSETS_PLACEHOLDER));
         assert!(page.contains(&format!("/ui/assets/{}/js/main.js", version())));
-        assert!(!page.contains("<style"), "inline styles are refused by the CSP");
-        assert!(!page.contains("style="), "inline styles are refused by the CSP");
+        assert!(
+            !page.contains("<style"),
+            "inline styles are refused by the CSP"
+        );
+        assert!(
+            !page.contains("style="),
+            "inline styles are refused by the CSP"
+        );
         assert_eq!(version().len(), 16);
         assert!(find("js/main.js").is_some());
         assert!(find("../Cargo.toml").is_none());
@@ -124,7 +135,13 @@ mod tests {
     fn no_script_writes_html() {
         for asset in ASSETS.iter().filter(|a| a.path.ends_with(".js")) {
             let source = std::str::from_utf8(asset.body).unwrap();
-            for sink in ["innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval("] {
+            for sink in [
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+                "eval(",
+            ] {
                 assert!(!source.contains(sink), "{} uses {sink}", asset.path);
             }
         }

@@ -104,9 +104,11 @@ function payload(event) {
 
 function timeline(history) {
   if (!history.length) return h("p", { class: "empty" }, "No attempt yet.");
-  return h("ol", { class: "timeline" }, history.map((attempt) =>
+  return h("ol", { class: "timeline" }, history.map((attempt, i) =>
     h("li", { class: `attempt outcome-${attempt.outcome}` },
       h("div", { class: "attempt-head" },
+        // A replay starts a new cycle: its attempts count from 1 again.
+        i > 0 && attempt.attempt <= history[i - 1].attempt ? h("span", { class: "cycle" }, "replayed · ") : null,
         h("strong", {}, `#${attempt.attempt}`), " ", badge(attempt.outcome, outcomeKind(attempt.outcome)),
         " ", h("time", { datetime: attempt.started_at }, time(attempt.started_at)),
         " → ", h("time", { datetime: attempt.finished_at }, time(attempt.finished_at)),
