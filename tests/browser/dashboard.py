@@ -38,6 +38,8 @@ CHROMIUM_ARGS = [
 ]
 DEFAULT_SECRET = "ui-test-default-secret-0123456789abcdef"
 BILLING_SECRET = "ui-test-billing-secret-0123456789abcdef"
+GITHUB_SECRET = "ui-test-github-secret-0123456789abcdef"
+FORM_BODY = b"action=opened&number=7"
 FORWARD_SECRET = "whsec_" + base64.b64encode(b"ui-test-forward-secret-32-bytes!").decode()
 JWT_SECRET = "ui-test-jwt-" + secrets.token_hex(24)
 XSS_TYPE = "<img src=x onerror=alert(1)>"
@@ -101,6 +103,9 @@ poll_interval_ms = 200
 format = "json"
 [sources.default]
 secret = "{DEFAULT_SECRET}"
+[sources.gh]
+scheme = "github"
+secret = "{GITHUB_SECRET}"
 [sources.billing]
 secret = "{BILLING_SECRET}"
 [sources.billing.handler]
@@ -153,6 +158,14 @@ forward_secret = "{FORWARD_SECRET}"
         path = "/webhook" if source == "default" else f"/webhooks/{source}"
         status, _, answer = self.request("POST", path, body, {"content-type": "application/json", "x-signature": signature})
         return status, json.loads(answer)
+
+    def send_form(self):
+        """A GitHub-style delivery whose body is a form, not JSON."""
+        signature = "sha256=" + hmac.new(GITHUB_SECRET.encode(), FORM_BODY, hashlib.sha256).hexdigest()
+        status, _, _ = self.request("POST", "/webhooks/gh", FORM_BODY, {
+            "content-type": "application/x-www-form-urlencoded", "x-hub-signature-256": signature,
+            "x-github-delivery": "gh_form_1", "x-github-event": "pull_request"})
+        return status
 
     def api(self, path, token):
         status, _, body = self.request("GET", path, headers={"authorization": f"Bearer {token}"})
@@ -246,11 +259,12 @@ def run(hookd, shots):
     assert hookd.send("default", {"event_id": "evt_xss", "type": XSS_TYPE, "note": "<script>alert(2)</script>"})[0] == 202
     assert hookd.send("billing", {"event_id": "evt_bill_1", "type": "invoice.failed", "amount": 4200})[0] == 202
     assert hookd.send("billing", {"event_id": "evt_bill_2", "type": "invoice.failed", "amount": 1300})[0] == 202
+    assert hookd.send_form() == 202
     status, _ = hookd.send("default", {"event_id": "evt_forged", "type": "invoice.paid"}, secret="not-the-secret-at-all-0123456789")
     assert status == 401, status
     wait_for("both billing events to be dead", lambda: hookd.api("/stats", admin)["dead"] == 2)
     wait_for("the seed events to be processed",
-             lambda: hookd.api("/stats", admin)["by_status"].get("processed") == 6)
+             lambda: hookd.api("/stats", admin)["by_status"].get("processed") == 7)
     wait_for("the forged request in the quarantine", lambda: hookd.api("/rejections", admin)["items"])
 
     with sync_playwright() as playwright:
@@ -302,14 +316,14 @@ def run(hookd, shots):
         expect(chart.locator("rect.bar")).to_have_count(60)
         heights = chart.locator("rect.bar").evaluate_all("bars => bars.map(b => Number(b.getAttribute('height')))")
         events_drawn = chart.locator("rect.bar").evaluate_all("bars => bars.reduce((n, b) => n + Number(b.dataset.events), 0)")
-        if max(heights) <= 0 or events_drawn != 8:
+        if max(heights) <= 0 or events_drawn != 9:
             fail(f"the chart draws {events_drawn} events, heights {heights}")
         dead_card = page.locator(".card", has_text="Dead")
         expect(dead_card.locator(".value")).to_have_text("2")
         expect(page.locator("section", has_text="By source")).to_contain_text("billing")
         assert page.evaluate("sessionStorage.getItem('hookd.token')") == admin
         assert page.evaluate("localStorage.length") == 0 and not context.cookies()
-        check("signed in (token in sessionStorage only); the overview draws 8 arrivals in its SVG chart, 2 dead")
+        check("signed in (token in sessionStorage only); the overview draws 9 arrivals in its SVG chart, 2 dead")
         shot(page, shots, "02-overview")
 
         # Events: the stored ones, then a new one without a reload.
@@ -358,7 +372,7 @@ def run(hookd, shots):
         expect(table).to_contain_text("evt_bill_1")
         check("filters are kept in the URL and survive a reload")
 
-        # Keyset pagination, three at a time: 9 events are stored.
+        # Keyset pagination, three at a time: 10 events are stored.
         page.goto(hookd.base + "/ui/events?limit=3")
         rows = table.locator("tbody tr")
         expect(rows).to_have_count(3)
@@ -373,11 +387,11 @@ def run(hookd, shots):
                 arg=previous)
             expect(page).to_have_url(re.compile(r"limit=3&cursor="))
             seen.extend(ids())
-        if len(seen) != 9 or len(set(seen)) != 9:
+        if len(seen) != 10 or len(set(seen)) != 10:
             fail(f"pages gave {len(seen)} events, {len(set(seen))} distinct: {seen}")
         page.get_by_role("link", name="← First page").click()
         expect(rows.first).to_have_attribute("data-id", first[0])
-        check("keyset pagination walks all 9 events, 3 per page, without repeats")
+        check("keyset pagination walks all 10 events, 3 per page, without repeats")
 
         # An event: payload and attempts, then Replay.
         page.goto(hookd.base + "/ui/events?source=billing")
@@ -423,6 +437,16 @@ def run(hookd, shots):
         assert page.locator("main img, main script").count() == 0
         check("the HTML-in-type event's detail shows its type and payload as text")
 
+        # A body that is not JSON: base64, and its text.
+        page.goto(hookd.base + "/ui/events?source=gh")
+        table.get_by_role("link", name="gh_form_1", exact=True).click()
+        expect(page.locator(".detail")).to_contain_text("Not JSON (22 B); base64:")
+        payloads = page.locator("pre.payload")
+        expect(payloads.nth(0)).to_have_text(base64.b64encode(FORM_BODY).decode())
+        expect(payloads.nth(1)).to_have_text(FORM_BODY.decode())
+        expect(page.locator(".fields")).to_contain_text("application/x-www-form-urlencoded")
+        check("a non-JSON body is shown as base64 and as its UTF-8 text")
+
         # Rejections: the forged request.
         nav(page, "Rejections")
         rejected = page.locator("table.data tbody tr")
@@ -438,7 +462,7 @@ def run(hookd, shots):
         billing = page.locator("section.source", has=page.get_by_role("heading", name=re.compile("^billing")))
         expect(billing).to_contain_text("hmac-hex")
         expect(billing.locator('td[data-label="Events"]')).to_have_text("2")
-        expect(page.locator("section.source")).to_have_count(2)
+        expect(page.locator("section.source")).to_have_count(3)
         check("sources show their scheme, secrets and event counts")
         shot(page, shots, "08-sources")
         watch.assert_clean("signed-in views")
