@@ -27,7 +27,7 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 from harness import (
-    CHROMIUM_ARGS, FORM_BODY, XSS_TYPE, TIMEOUT_MS, Hookd, RefusingTarget, Watch,
+    CHROMIUM_ARGS, FORM_BODY, RETIRED_SECRET, XSS_TYPE, TIMEOUT_MS, Hookd, RefusingTarget, Watch,
     check, expired_token, fail, nav, passed, shot, sign_in, wait_for,
 )
 
@@ -47,10 +47,12 @@ def run(hookd, shots):
     assert hookd.send_form() == 202
     status, _ = hookd.send("default", {"event_id": "evt_forged", "type": "invoice.paid"}, secret="not-the-secret-at-all-0123456789")
     assert status == 401, status
+    status, _ = hookd.send("default", {"event_id": "evt_retired", "type": "invoice.paid"}, secret=RETIRED_SECRET)
+    assert status == 401, status
     wait_for("both billing events to be dead", lambda: hookd.api("/stats", admin)["dead"] == 2)
     wait_for("the seed events to be processed",
              lambda: hookd.api("/stats", admin)["by_status"].get("processed") == 7)
-    wait_for("the forged request in the quarantine", lambda: hookd.api("/rejections", admin)["items"])
+    wait_for("both refused requests in the quarantine", lambda: len(hookd.api("/rejections", admin)["items"]) == 2)
 
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
@@ -235,11 +237,20 @@ def run(hookd, shots):
         # Rejections: the forged request.
         nav(page, "Rejections")
         rejected = page.locator("table.data tbody tr")
-        expect(rejected).to_have_count(1)
-        expect(rejected.first).to_contain_text("bad_signature")
-        expect(rejected.first).to_contain_text("127.0.0.1")
-        expect(rejected.first).to_contain_text("x-signature")
+        expect(rejected).to_have_count(2)
+        forged = rejected.filter(has_text="bad_signature")
+        expect(forged).to_contain_text("127.0.0.1")
+        expect(forged).to_contain_text("x-signature")
+        expect(rejected.filter(has_text="expired_secret")).to_have_count(1)
         check("rejections list the forged request (bad_signature, remote address, header names)")
+        page.get_by_label("Reason").select_option("expired_secret")
+        page.get_by_role("button", name="Apply").click()
+        expect(page).to_have_url(hookd.base + "/ui/rejections?reason=expired_secret")
+        expect(rejected).to_have_count(1)
+        expect(rejected.first).to_contain_text("expired_secret")
+        check("the rejections' reason filter applies (and lives in the URL)")
+        page.get_by_role("link", name="Clear").click()
+        expect(rejected).to_have_count(2)
         shot(page, shots, "07-rejections")
 
         # Sources: schemes, secrets and their use.
@@ -248,7 +259,12 @@ def run(hookd, shots):
         expect(billing).to_contain_text("hmac-hex")
         expect(billing.locator('td[data-label="Events"]')).to_have_text("2")
         expect(page.locator("section.source")).to_have_count(3)
-        check("sources show their scheme, secrets and event counts")
+        default = page.locator("section.source", has=page.get_by_role("heading", name=re.compile("^default")))
+        retired = default.locator("tbody tr", has_text="retired")
+        expect(retired.locator('td[data-label="Expired"]')).to_have_text("expired")
+        expect(retired.locator('td[data-label="Not after"]')).not_to_have_text("—")
+        expect(retired.locator('td[data-label="Events"]')).to_have_text("0")
+        check("sources show their scheme, secrets, event counts, not_after and the expired flag")
         shot(page, shots, "08-sources")
         watch.assert_clean("signed-in views")
 

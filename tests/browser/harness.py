@@ -24,6 +24,8 @@ CHROMIUM_ARGS = [
     "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
 ]
 DEFAULT_SECRET = "ui-test-default-secret-0123456789abcdef"
+# A rotated-out secret of the default source: past its not_after.
+RETIRED_SECRET = "ui-test-retired-secret-0123456789abcdef"
 BILLING_SECRET = "ui-test-billing-secret-0123456789abcdef"
 GITHUB_SECRET = "ui-test-github-secret-0123456789abcdef"
 FORM_BODY = b"action=opened&number=7"
@@ -89,7 +91,7 @@ poll_interval_ms = 200
 [log]
 format = "json"
 [sources.default]
-secret = "{DEFAULT_SECRET}"
+secrets = ["{DEFAULT_SECRET}", {{ value = "{RETIRED_SECRET}", label = "retired", not_after = "2026-01-01T00:00:00Z" }}]
 [sources.gh]
 scheme = "github"
 secret = "{GITHUB_SECRET}"

@@ -68,9 +68,14 @@ function eventRow(item, isNew) {
   ], { class: isNew ? "new" : null, "data-id": item.id });
 }
 
+let quiet = 0;
+
+/** Says it briefly (a polite live region, so screen readers hear it too). */
 function announce(text) {
   const notice = document.getElementById("notice");
   notice.textContent = text;
+  clearTimeout(quiet);
+  quiet = setTimeout(() => { notice.textContent = ""; }, 4000);
 }
 
 function field(label, control) {
