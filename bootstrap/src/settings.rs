@@ -64,6 +64,9 @@ level = "info"
 [quarantine]
 per_source_per_minute = 100
 retention_days = 7
+
+[ui]
+enabled = true
 "#;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -87,6 +90,14 @@ pub struct Settings {
     pub quarantine: QuarantineSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
+    pub ui: UiSettings,
+}
+
+/// The dashboard page under `/ui/`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UiSettings {
+    pub enabled: bool,
 }
 
 /// `GET /metrics`.

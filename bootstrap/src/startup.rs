@@ -171,6 +171,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             max_body_bytes: settings.server.max_body_bytes,
             request_timeout: Duration::from_secs(settings.server.request_timeout_seconds),
             max_concurrent_requests: settings.server.max_concurrent_requests,
+            ui: settings.ui.enabled,
         },
     );
 

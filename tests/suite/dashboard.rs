@@ -246,7 +246,12 @@ async fn one_event_is_shown_with_its_payload(backend: Backend) {
     };
     let app = spawn_app(&db, |_| {}).await;
     let payload = r#"{"event_id":"evt_show","type":"invoice.paid","amount":42}"#;
-    let accepted: Value = app.post_signed(payload).await.json().await.unwrap();
+    let response = app.post_signed(payload).await;
+    let request_id = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let accepted: Value = response.json().await.unwrap();
     let id = accepted["id"].as_str().unwrap();
 
     let (status, event) = app.get_json(&format!("/events/{id}")).await;
@@ -257,6 +262,7 @@ async fn one_event_is_shown_with_its_payload(backend: Backend) {
     assert_eq!(event["type"], "invoice.paid");
     assert_eq!(event["payload"]["amount"], 42);
     assert_eq!(event["content_type"], "application/json");
+    assert_eq!(event["request_id"], request_id.as_str());
     for key in [
         "status",
         "attempts",

@@ -40,3 +40,4 @@ mod quarantine;
 mod scopes;
 mod sources;
 mod stats;
+mod ui;

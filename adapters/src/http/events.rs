@@ -67,6 +67,8 @@ pub struct EventView {
     summary: EventSummary,
     content_type: Option<String>,
     payload_sha256: String,
+    /// The `x-request-id` of the request that delivered it.
+    request_id: Option<String>,
     /// The body as JSON when it is JSON...
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
@@ -165,6 +167,7 @@ fn view(detail: EventDetail) -> EventView {
         summary: summary(detail.event),
         content_type: detail.content_type,
         payload_sha256: detail.body_digest.to_hex(),
+        request_id: detail.request_id,
         payload,
         payload_base64,
         history: detail

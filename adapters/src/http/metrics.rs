@@ -83,6 +83,7 @@ pub async fn observe(request: Request, next: Next) -> Response {
 fn route_label(path: &str) -> &'static str {
     ROUTES
         .iter()
+        .chain(&super::ui::ROUTES)
         .find(|(_, route)| *route == path)
         .map_or("unmatched", |(_, route)| route)
 }
@@ -115,6 +116,7 @@ mod tests {
     fn labels_are_route_templates_and_known_statuses() {
         assert_eq!(route_label("/events/{id}"), "/events/{id}");
         assert_eq!(route_label("/nope"), "unmatched");
+        assert_eq!(route_label("/ui/events/{id}"), "/ui/events/{id}");
         assert_eq!(status_label(StatusCode::PAYLOAD_TOO_LARGE), "413");
         assert_eq!(status_label(StatusCode::IM_A_TEAPOT), "other");
     }

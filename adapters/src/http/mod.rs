@@ -1,4 +1,4 @@
-//! The HTTP API (axum): webhook intake, the dashboard, health probes.
+//! The HTTP API (axum): webhook intake, the dashboard API and page, health probes.
 
 mod auth;
 mod error;
@@ -13,6 +13,7 @@ mod replay;
 mod request_id;
 mod sources;
 mod stats;
+mod ui;
 mod webhook;
 
 use std::{sync::Arc, time::Duration};
@@ -38,6 +39,7 @@ pub use self::{
     error::ApiError,
     intake::{IntakeLimits, SourceIntake},
     metrics::MetricsEndpoint,
+    ui::CONTENT_SECURITY_POLICY,
     webhook::DEFAULT_SOURCE,
 };
 
@@ -74,6 +76,8 @@ pub struct HttpSettings {
     pub request_timeout: Duration,
     /// Requests in flight beyond this get 503 + `Retry-After` at once.
     pub max_concurrent_requests: usize,
+    /// Serve the dashboard page under `/ui/` (and redirect `/` there).
+    pub ui: bool,
 }
 
 impl Default for HttpSettings {
@@ -82,6 +86,7 @@ impl Default for HttpSettings {
             max_body_bytes: 1 << 20,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 4096,
+            ui: true,
         }
     }
 }
@@ -105,7 +110,7 @@ pub const ROUTES: [(&str, &str); 13] = [
 ];
 
 pub fn router(state: AppState, settings: HttpSettings) -> Router {
-    Router::new()
+    let api = Router::new()
         .route("/webhook", post(webhook::receive_default))
         .route("/webhooks/{source}", post(webhook::receive_for_source))
         .route("/events", get(events::list))
@@ -114,7 +119,15 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/replay", post(replay::matching))
         .route("/rejections", get(rejections::list))
         .route("/sources", get(sources::list))
-        .route("/stats", get(stats::show))
+        .route("/stats", get(stats::show));
+    // The page is not part of the API (not in `ROUTES`, not in the OpenAPI
+    // document), but goes through the same limits, metrics and tracing.
+    let routes = if settings.ui {
+        api.merge(ui::router())
+    } else {
+        api
+    };
+    routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(settings.max_body_bytes))

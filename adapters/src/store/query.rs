@@ -142,6 +142,7 @@ impl EventQuery for SeaOrmStore {
             body: Bytes::from(model.payload),
             body_digest: BodyDigest::from_bytes(digest),
             content_type: model.content_type,
+            request_id: model.request_id,
             history,
         }))
     }

@@ -30,6 +30,8 @@ pub struct EventDetail {
     pub body: Bytes,
     pub body_digest: BodyDigest,
     pub content_type: Option<String>,
+    /// The `x-request-id` of the request that delivered it (joins the logs).
+    pub request_id: Option<String>,
     /// Every attempt so far, oldest first.
     pub history: Vec<AttemptRecord>,
 }
