@@ -201,6 +201,79 @@ mod tests {
         assert!(input.body.is_empty());
     }
 
+    /// The seeds that carry a provider's vector verify, so the fuzzer starts
+    /// from the accepting path, not only from refusals.
+    #[test]
+    fn the_vector_seeds_are_accepted() {
+        use domain::signature::DEFAULT_TOLERANCE;
+        use domain::signature::{github, shopify, slack, standard_webhooks as sw, stripe};
+        let seed = |target: &str, name: &str| {
+            std::fs::read(format!(
+                "{}/seeds/{target}/{name}",
+                env!("CARGO_MANIFEST_DIR")
+            ))
+            .expect("seed")
+        };
+        let tolerance = DEFAULT_TOLERANCE;
+        let cases: [(&str, &str, SignatureScheme, &[&str]); 7] = [
+            (
+                "signature_hmac_hex",
+                "readme_vector",
+                SignatureScheme::default(),
+                &["", "X-Signature"],
+            ),
+            (
+                "signature_github",
+                "documented_vector",
+                SignatureScheme::Github,
+                &[github::SIGNATURE_HEADER],
+            ),
+            (
+                "signature_shopify",
+                "vector",
+                SignatureScheme::Shopify,
+                &[shopify::SIGNATURE_HEADER],
+            ),
+            (
+                "signature_slack",
+                "documented_vector",
+                SignatureScheme::Slack { tolerance },
+                &[slack::TIMESTAMP_HEADER, slack::SIGNATURE_HEADER],
+            ),
+            (
+                "signature_stripe",
+                "vector",
+                SignatureScheme::Stripe { tolerance },
+                &[stripe::SIGNATURE_HEADER],
+            ),
+            (
+                "signature_standard_webhooks",
+                "spec_v1",
+                SignatureScheme::StandardWebhooks { tolerance },
+                &[sw::ID_HEADER, sw::TIMESTAMP_HEADER, sw::SIGNATURE_HEADER],
+            ),
+            (
+                "signature_standard_webhooks",
+                "v1a_rotation",
+                SignatureScheme::StandardWebhooks { tolerance },
+                &[sw::ID_HEADER, sw::TIMESTAMP_HEADER, sw::SIGNATURE_HEADER],
+            ),
+        ];
+        for (target, name, scheme, names) in cases {
+            let data = seed(target, name);
+            let input = Input::parse(&data, names.len());
+            // hmac-hex's first field is the prefix, not a header.
+            let headers: Vec<(&str, &str)> = names
+                .iter()
+                .zip(&input.fields)
+                .filter(|(name, _)| !name.is_empty())
+                .map(|(name, value)| (*name, value.as_str()))
+                .collect();
+            let outcome = scheme.verify(&input.secrets, &headers, input.body, input.now);
+            assert!(outcome.is_ok(), "{target}/{name}: {outcome:?}");
+        }
+    }
+
     #[test]
     fn freshness_is_within_the_window_either_way() {
         let now = DateTime::from_timestamp(1000, 0).expect("valid");
