@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use domain::{
     EnvelopeSpec, EventTypeSource, SignatureScheme, SigningSecret, Source, SourceName,
     payload::validate_pointer,
-    signature::{EventIdSource, SchemeKind, too_short, validate_secret},
+    signature::{EventIdSource, SchemeKind, hmac_hex, too_short, validate_secret},
 };
 use secrecy::ExposeSecret;
 
@@ -93,6 +93,9 @@ fn scheme(
                 header.clone_from(name);
             }
             if let Some(given) = &settings.signature_prefix {
+                if let Err(err) = hmac_hex::validate_prefix(given) {
+                    bail!("{key}.signature_prefix: {err}");
+                }
                 prefix.clone_from(given);
             }
         }

@@ -60,6 +60,18 @@ secret = "{LONG}"
 }
 
 #[test]
+fn a_signature_prefix_no_request_could_carry_is_refused() {
+    // Found by fuzzing: signed as ` sha256=<hex>`, read trimmed, never verified.
+    let error = error_of(&format!(
+        "[sources.internal]\nsecret = \"{LONG}\"\nsignature_prefix = \" sha256=\"\n"
+    ));
+    assert!(
+        error.contains("sources.internal.signature_prefix"),
+        "{error}"
+    );
+}
+
+#[test]
 fn hmac_hex_reads_its_header_prefix_and_pointers() {
     let settings = load(&format!(
         r#"

@@ -134,7 +134,7 @@ pub fn validate_pointer(pointer: &str) -> Result<(), InvalidPointer> {
 const MAX_TYPE_CHARS: usize = 255;
 
 /// A value looked up in the body.
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 enum Found<'a> {
     #[default]
     Absent,

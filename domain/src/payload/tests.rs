@@ -183,3 +183,18 @@ fn only_schemes_that_read_the_id_from_the_body_require_json() {
     assert!(!requires(SchemeKind::Shopify));
     assert!(!requires(SchemeKind::Slack));
 }
+
+#[test]
+fn one_key_may_be_both_the_id_and_the_type() {
+    // Found by the payload_envelope fuzz target: the fast path filled only
+    // the id's slot, so the type was lost when both pointers named one key.
+    let body = br#"{"type":"invoice.paid"}"#;
+    let envelope = parse_envelope(body, &NO_HEADERS, &spec(pointer("/type"), "/type")).unwrap();
+    assert_eq!(envelope.event_id.as_str(), "invoice.paid");
+    assert_eq!(envelope.event_type.as_deref(), Some("invoice.paid"));
+    let twice = br#"{"type":"a","type":"b"}"#;
+    assert_eq!(
+        parse_envelope(twice, &NO_HEADERS, &spec(pointer("/type"), "/type")),
+        Err(PayloadError::DuplicateKey("type".to_owned()))
+    );
+}

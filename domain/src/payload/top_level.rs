@@ -79,19 +79,26 @@ impl<'de> Visitor<'de> for Keys<'_> {
             duplicate: None,
         };
         while let Some(key) = map.next_key::<Cow<'de, str>>()? {
-            let slot = if Some(key.as_ref()) == self.id_key {
-                &mut raw.fields.id
-            } else if Some(key.as_ref()) == self.type_key {
-                &mut raw.fields.event_type
-            } else {
+            // One key may be both (a source can point the id and the type at it).
+            let for_id = Some(key.as_ref()) == self.id_key;
+            let for_type = Some(key.as_ref()) == self.type_key;
+            if !for_id && !for_type {
                 map.next_value::<IgnoredAny>()?;
                 continue;
-            };
+            }
             let value = map.next_value::<Field<'de>>()?.0;
-            if matches!(slot, Found::Absent) {
-                *slot = value;
-            } else {
+            let fields = &mut raw.fields;
+            let seen = (for_id && !matches!(fields.id, Found::Absent))
+                || (for_type && !matches!(fields.event_type, Found::Absent));
+            if seen {
                 raw.duplicate.get_or_insert_with(|| key.into_owned());
+                continue;
+            }
+            if for_type {
+                fields.event_type = value.clone();
+            }
+            if for_id {
+                fields.id = value;
             }
         }
         Ok(raw)

@@ -15,6 +15,26 @@ pub fn sign(secret: &SigningSecret, body: &[u8]) -> String {
     hex::encode(mac.finalize().into_bytes())
 }
 
+/// A configured prefix no request could carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("a signature prefix is printable ASCII not starting with a space, e.g. sha256=")]
+pub struct InvalidPrefix;
+
+/// Checks a configured prefix (empty is fine). Header values are read as
+/// visible ASCII and spaces, and trimmed, so with any other prefix nothing
+/// could ever verify: the source would refuse every request. (Found by fuzzing.)
+///
+/// # Errors
+/// [`InvalidPrefix`].
+pub fn validate_prefix(prefix: &str) -> Result<(), InvalidPrefix> {
+    let printable = prefix.bytes().all(|b| (b' '..=b'~').contains(&b));
+    if printable && !prefix.starts_with(' ') {
+        Ok(())
+    } else {
+        Err(InvalidPrefix)
+    }
+}
+
 /// Verifies a header value of the form `{prefix}{hex}` (either hex case).
 ///
 /// # Errors
@@ -129,6 +149,27 @@ mod tests {
             verify(&rotation, VECTOR, "", BODY),
             Ok(Verified { secret_index: 1 })
         );
+    }
+
+    #[test]
+    fn a_prefix_that_verifies_nothing_is_invalid() {
+        // Fuzzing found `"\rx"`: signed as `\rx<hex>`, read trimmed as `x<hex>`.
+        for prefix in ["\rx", " sha256=", "\tv1="] {
+            let signature = format!("{prefix}{VECTOR}");
+            assert_eq!(
+                verify(&secrets(), &signature, prefix, BODY),
+                Err(SignatureError::Malformed),
+                "{prefix:?}"
+            );
+            assert_eq!(validate_prefix(prefix), Err(InvalidPrefix), "{prefix:?}");
+        }
+        // Never readable from a request: not visible ASCII.
+        for prefix in ["é=", "a\0", "sha256=\t"] {
+            assert_eq!(validate_prefix(prefix), Err(InvalidPrefix), "{prefix:?}");
+        }
+        for prefix in ["", "sha256=", "v1,", "Signature sha256=", "v1= "] {
+            assert_eq!(validate_prefix(prefix), Ok(()), "{prefix:?}");
+        }
     }
 
     #[test]
