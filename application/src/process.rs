@@ -1,7 +1,7 @@
 //! Processing queued events: one step (`process_next_batch`) that a worker
 //! loop calls over and over.
 
-use std::{collections::HashSet, sync::Arc, time::Duration};
+use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, Utc};
 use domain::{EventKey, RetryDecision, RetryPolicy};
@@ -95,48 +95,51 @@ impl Processor {
 
     /// Claims a batch of due events, runs the handler on each (concurrently,
     /// each under the handler timeout, a panic counted as a failure) and
-    /// records every outcome.
+    /// records every outcome as soon as its attempt ends.
     ///
     /// # Errors
-    /// [`QueueError`] when the queue cannot be read or written; claimed
-    /// events then stay leased and come back when the lease expires.
+    /// [`QueueError`] when the queue cannot be read; nothing is claimed then.
     ///
     /// Cancelling `abort` stops the handlers still running and releases
     /// their events at once (used when the shutdown grace period is over).
-    #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
     pub async fn process_next_batch(
         &self,
         abort: &CancellationToken,
     ) -> Result<BatchReport, QueueError> {
-        let now = self.clock.now();
-        let claimed = self
-            .queue
-            .claim(
-                &self.worker_id,
-                self.settings.batch_size,
-                now,
-                self.settings.lease,
-            )
-            .await?;
+        self.step(None, abort).await
+    }
+
+    /// Like [`Processor::process_next_batch`], but keeps the worker full: when
+    /// half of its slots are free and the last claim was full (there is more
+    /// work), it claims again while the others still run, so one slow
+    /// handler never idles the rest. It stops claiming once `stop_claiming`
+    /// is cancelled and returns when nothing it claimed is still running.
+    ///
+    /// # Errors
+    /// As [`Processor::process_next_batch`], for the first claim.
+    pub async fn process_continuously(
+        &self,
+        stop_claiming: &CancellationToken,
+        abort: &CancellationToken,
+    ) -> Result<BatchReport, QueueError> {
+        self.step(Some(stop_claiming), abort).await
+    }
+
+    #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
+    async fn step(
+        &self,
+        refill_until: Option<&CancellationToken>,
+        abort: &CancellationToken,
+    ) -> Result<BatchReport, QueueError> {
+        let capacity = self.settings.batch_size;
+        let claimed = self.claim(capacity).await?;
         if claimed.is_empty() {
             return Ok(BatchReport::default());
         }
-        let mut report = BatchReport {
-            claimed: claimed.len(),
-            ..BatchReport::default()
-        };
-
-        let lease = claimed[0].lease;
-        let mut running: HashSet<EventKey> = claimed.iter().map(|event| event.key).collect();
+        let mut report = BatchReport::default();
+        let mut running: HashMap<EventKey, LeaseToken> = HashMap::new();
         let mut attempts = JoinSet::new();
-        for event in claimed {
-            attempts.spawn(run_attempt(
-                self.handler.clone(),
-                self.clock.clone(),
-                self.settings.handler_timeout,
-                event,
-            ));
-        }
+        let mut more_due = self.start(claimed, &mut running, &mut attempts, &mut report, capacity);
         // Long handlers keep their lease alive: renew it every third of it.
         let beat = self.settings.lease / 3;
         let mut heartbeat = tokio::time::interval_at(tokio::time::Instant::now() + beat, beat);
@@ -161,19 +164,69 @@ impl Processor {
                         })
                         .collect();
                     report.fenced += self.settle(settlements).await;
+
+                    let free = capacity as usize - running.len();
+                    let refill = refill_until.is_some_and(|stop| !stop.is_cancelled());
+                    if refill && more_due && free * 2 >= capacity as usize {
+                        let wanted = u32::try_from(free).unwrap_or(capacity);
+                        match self.claim(wanted).await {
+                            Ok(claimed) => {
+                                more_due = self.start(claimed, &mut running, &mut attempts, &mut report, wanted);
+                            }
+                            Err(err) => {
+                                tracing::warn!(error = %format!("{err:#}"), "claiming more failed; finishing what runs");
+                                more_due = false;
+                            }
+                        }
+                    }
                 }
-                _ = heartbeat.tick() => self.renew(lease, &running).await,
+                _ = heartbeat.tick() => self.renew(&running).await,
                 () = abort.cancelled() => {
                     // Out of time (shutdown grace expired): stop the handlers
                     // and hand their events back for another worker.
                     attempts.abort_all();
-                    self.give_back(lease, &running).await;
+                    self.give_back(&running).await;
                     report.failed += running.len();
                     break;
                 }
             }
         }
         Ok(report)
+    }
+
+    async fn claim(&self, limit: u32) -> Result<Vec<ClaimedEvent>, QueueError> {
+        self.queue
+            .claim(
+                &self.worker_id,
+                limit,
+                self.clock.now(),
+                self.settings.lease,
+            )
+            .await
+    }
+
+    /// Starts an attempt for each claimed event; says whether the claim was
+    /// full (more is probably due).
+    fn start(
+        &self,
+        claimed: Vec<ClaimedEvent>,
+        running: &mut HashMap<EventKey, LeaseToken>,
+        attempts: &mut JoinSet<FinishedAttempt>,
+        report: &mut BatchReport,
+        asked: u32,
+    ) -> bool {
+        let full = claimed.len() >= asked as usize;
+        report.claimed += claimed.len();
+        for event in claimed {
+            running.insert(event.key, event.lease);
+            attempts.spawn(run_attempt(
+                self.handler.clone(),
+                self.clock.clone(),
+                self.settings.handler_timeout,
+                event,
+            ));
+        }
+        full
     }
 
     fn settlement(&self, attempt: FinishedAttempt, report: &mut BatchReport) -> Settlement {
@@ -231,34 +284,32 @@ impl Processor {
         fenced
     }
 
-    async fn renew(&self, lease: LeaseToken, running: &HashSet<EventKey>) {
-        if running.is_empty() {
-            return;
-        }
+    /// Extends every lease still held, one call per claim (lease token).
+    async fn renew(&self, running: &HashMap<EventKey, LeaseToken>) {
         let until = self.clock.now()
             + chrono::Duration::from_std(self.settings.lease).unwrap_or(chrono::Duration::MAX);
-        let keys: Vec<_> = running.iter().copied().collect();
-        match self.queue.extend(lease, keys, until).await {
-            Ok(extended) if extended < running.len() => tracing::warn!(
-                lost = running.len() - extended,
-                "leases lost while handlers ran; their outcomes will be ignored"
-            ),
-            Ok(_) => tracing::debug!(events = running.len(), "leases extended"),
-            Err(err) => tracing::warn!(error = %err, "could not extend leases; will try again"),
+        for (lease, keys) in by_lease(running) {
+            let held = keys.len();
+            match self.queue.extend(lease, keys, until).await {
+                Ok(extended) if extended < held => tracing::warn!(
+                    lost = held - extended,
+                    "leases lost while handlers ran; their outcomes will be ignored"
+                ),
+                Ok(_) => tracing::debug!(events = held, "leases extended"),
+                Err(err) => tracing::warn!(error = %err, "could not extend leases; will try again"),
+            }
         }
     }
 
-    async fn give_back(&self, lease: LeaseToken, running: &HashSet<EventKey>) {
-        if running.is_empty() {
-            return;
-        }
-        let keys: Vec<_> = running.iter().copied().collect();
-        match self.queue.release(lease, keys, self.clock.now()).await {
-            Ok(released) => {
-                tracing::info!(released, "released unfinished events for other workers")
-            }
-            Err(err) => {
-                tracing::warn!(error = %err, "could not release events; their leases will expire")
+    async fn give_back(&self, running: &HashMap<EventKey, LeaseToken>) {
+        for (lease, keys) in by_lease(running) {
+            match self.queue.release(lease, keys, self.clock.now()).await {
+                Ok(released) => {
+                    tracing::info!(released, "released unfinished events for other workers")
+                }
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not release events; their leases will expire")
+                }
             }
         }
     }
@@ -302,6 +353,15 @@ impl Processor {
             }
         }
     }
+}
+
+/// The running events grouped by the claim (lease token) that holds them.
+fn by_lease(running: &HashMap<EventKey, LeaseToken>) -> HashMap<LeaseToken, Vec<EventKey>> {
+    let mut groups: HashMap<LeaseToken, Vec<EventKey>> = HashMap::new();
+    for (key, lease) in running {
+        groups.entry(*lease).or_default().push(*key);
+    }
+    groups
 }
 
 struct FinishedAttempt {

@@ -395,10 +395,28 @@ fn log_task_end(what: &str, ended: Result<(), tokio::task::JoinError>) {
 /// # Errors
 /// When the database cannot be reached or a migration fails.
 pub async fn migrate(store: &SeaOrmStore) -> anyhow::Result<()> {
-    Migrator::up(store.connection(), None)
+    use migration::sea_orm::{ConnectionTrait as _, DbBackend, TransactionTrait as _};
+    let db = store.connection();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None)
+            .await
+            .context("applying database migrations");
+    }
+    // Replicas starting together: one migrates while the others wait on this
+    // lock (held by a transaction on one pooled connection), then find the
+    // migrations applied.
+    let lock = db.begin().await.context("locking for migrations")?;
+    lock.execute_unprepared(&format!("SELECT pg_advisory_xact_lock({MIGRATION_LOCK})"))
         .await
-        .context("applying database migrations")
+        .context("locking for migrations")?;
+    Migrator::up(db, None)
+        .await
+        .context("applying database migrations")?;
+    lock.commit().await.context("unlocking after migrations")
 }
+
+/// Advisory lock key that serialises migrations across replicas ("hookdmig").
+const MIGRATION_LOCK: i64 = 0x686f_6f6b_646d_6967;
 
 /// Opens the configured database (creating a SQLite file's directory).
 ///

@@ -486,3 +486,16 @@ async fn sigterm_with_a_stalled_client_exits_0_within_the_grace_period() {
     );
     drop(stalled);
 }
+
+/// Found by the chaos suite: two replicas starting together on an empty
+/// PostgreSQL database both ran the migrations, and one died on a duplicate
+/// key in `pg_type`. Migrations now run under an advisory lock.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_starting_together_on_an_empty_database_both_start() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(Hookd::start(&db, &[]), Hookd::start(&db, &[]));
+    assert_eq!(a.post(&body("evt_a")).await, StatusCode::ACCEPTED);
+    assert_eq!(b.post(&body("evt_b")).await, StatusCode::ACCEPTED);
+}

@@ -315,3 +315,43 @@ async fn a_finished_attempt_is_settled_while_a_slow_one_still_runs() {
     // Settled at once, not when the slow one was given up after 600 s.
     assert!(*at - started < Duration::from_secs(1));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_slow_handler_does_not_idle_the_rest_of_the_worker() {
+    let mut slow = event(1);
+    slow.event_id = "slow".into();
+    let claims = Arc::new(Mutex::new(vec![
+        vec![event(1)],
+        vec![event(1)],
+        vec![slow, event(1)],
+    ]));
+    let mut queue = MockEventQueue::new();
+    let next = claims.clone();
+    queue
+        .expect_claim()
+        .times(4)
+        .returning(move |_, _, _, _| Ok(next.lock().unwrap().pop().unwrap_or_default()));
+    queue.expect_settle().returning(|_, s| Ok(s.len()));
+    queue.expect_extend().returning(|_, keys, _| Ok(keys.len()));
+    let processor = Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(FnHandler(|_: &ClaimedEvent| Ok(()))),
+        Arc::new(SystemClock),
+        ProcessorSettings {
+            batch_size: 2,
+            handler_timeout: Duration::from_secs(7200),
+            lease: Duration::from_secs(9000),
+            ..ProcessorSettings::default()
+        },
+    );
+    let started = tokio::time::Instant::now();
+    let report = processor
+        .process_continuously(&CancellationToken::new(), &CancellationToken::new())
+        .await
+        .unwrap();
+    // While the slow one ran, the worker claimed (and finished) two more,
+    // until a claim came back short.
+    assert_eq!((report.claimed, report.succeeded), (4, 4));
+    assert!(tokio::time::Instant::now() - started >= Duration::from_secs(3600));
+}
