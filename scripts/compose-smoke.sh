@@ -185,7 +185,7 @@ sys.exit(0 if {"evt_smoke_1","evt_smoke_2"} <= ids else 1)' <<<"$body" ||
 ok "down + up: both events kept in the named volume"
 
 # --- who runs it, and how big it is ------------------------------------------------------------
-uid="$(docker top "$(container hookd)" -o uid,comm | awk '$2 == "hookd" {print $1}')"
+uid="$(docker top "$(container hookd)" -o pid,uid,comm | awk '$3 == "hookd" {print $2}')"
 [[ -n "$uid" && "$uid" != 0 ]] || fail "hookd runs as uid '${uid:-?}'"
 ok "hookd runs as uid $uid ($(compose exec -T hookd id -un | tr -d '\r')), not root"
 image="$(docker inspect -f '{{.Image}}' "$(container hookd)")"

@@ -40,9 +40,27 @@ deb $MIRROR bookworm main
 deb $MIRROR bookworm-updates main
 deb ${MIRROR%/debian}/debian-security bookworm-security main
 SOURCES
-  # Slim, like the official image: no package lists, caches or docs.
+  # Slim, like the official image: apt keeps no caches, downloaded packages or
+  # translations, and dpkg installs no docs, man pages or locales (the same
+  # settings the official image ships in apt.conf.d and dpkg.cfg.d).
+  cat >"$work/rootfs/etc/apt/apt.conf.d/docker-clean" <<'APT'
+DPkg::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+APT::Update::Post-Invoke { "rm -f /var/cache/apt/archives/*.deb /var/cache/apt/archives/partial/*.deb /var/cache/apt/*.bin || true"; };
+Dir::Cache::pkgcache "";
+Dir::Cache::srcpkgcache "";
+Acquire::Languages "none";
+APT
+  cat >"$work/rootfs/etc/dpkg/dpkg.cfg.d/docker-slim" <<'DPKG'
+path-exclude /usr/share/doc/*
+path-include /usr/share/doc/*/copyright
+path-exclude /usr/share/man/*
+path-exclude /usr/share/info/*
+path-exclude /usr/share/locale/*
+DPKG
   rm -rf "$work"/rootfs/var/lib/apt/lists/* "$work"/rootfs/var/cache/apt/*.bin \
-    "$work"/rootfs/usr/share/doc/* "$work"/rootfs/usr/share/man/* "$work"/rootfs/usr/share/locale/*
+    "$work"/rootfs/var/cache/apt/archives/*.deb \
+    "$work"/rootfs/usr/share/man/* "$work"/rootfs/usr/share/info/* "$work"/rootfs/usr/share/locale/*
+  find "$work/rootfs/usr/share/doc" -type f ! -name copyright -delete
   tar -C "$work/rootfs" -c . | docker import \
     --change 'CMD ["bash"]' --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change "LABEL $STAND_IN_LABEL" - debian:bookworm-slim >/dev/null
@@ -72,7 +90,8 @@ if need_image "$RUST_IMAGE"; then
   # crates.io the way the host's cargo does (whatever TLS setup is in between).
   cp /etc/ssl/certs/ca-certificates.crt "$work/rust/host-trust.crt"
   cp "$HERE/rust.Dockerfile" "$work/rust/Dockerfile"
-  docker build -q -t "$RUST_IMAGE" --label "$STAND_IN_LABEL" "$work/rust" >/dev/null
+  docker build -t "$RUST_IMAGE" --label "$STAND_IN_LABEL" "$work/rust" >"$work/build.log" 2>&1 \
+    || { tail -30 "$work/build.log" >&2; exit 1; }
   rm -rf "$work/rust"
 else
   say "$RUST_IMAGE exists; kept"
@@ -81,7 +100,8 @@ fi
 # --- postgres:16 -------------------------------------------------------------------
 if need_image "$POSTGRES_IMAGE"; then
   say "building STAND-IN $POSTGRES_IMAGE: Debian bookworm's PostgreSQL 15, not the official image"
-  docker build -q -t "$POSTGRES_IMAGE" --label "$STAND_IN_LABEL" -f "$HERE/postgres.Dockerfile" "$HERE" >/dev/null
+  docker build -t "$POSTGRES_IMAGE" --label "$STAND_IN_LABEL" -f "$HERE/postgres.Dockerfile" "$HERE" \
+    >"$work/build.log" 2>&1 || { tail -30 "$work/build.log" >&2; exit 1; }
 else
   say "$POSTGRES_IMAGE exists; kept"
 fi

@@ -3,7 +3,10 @@
 # image's interface: POSTGRES_USER / POSTGRES_PASSWORD / POSTGRES_DB, the data
 # directory at /var/lib/postgresql/data (a volume), pg_isready, port 5432.
 FROM debian:bookworm-slim
+# No Debian "main" cluster: the entrypoint makes the one in the volume.
 RUN apt-get update \
+    && apt-get install -y --no-install-recommends postgresql-common \
+    && sed -ri 's/#(create_main_cluster) .*$/\1 = false/' /etc/postgresql-common/createcluster.conf \
     && apt-get install -y --no-install-recommends postgresql-15 \
     && rm -rf /var/lib/apt/lists/* \
     && mkdir -p /var/lib/postgresql/data /var/run/postgresql \
