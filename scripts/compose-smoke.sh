@@ -105,7 +105,7 @@ compose up --build -d >"$work/up.log" 2>&1 || { tail -30 "$work/up.log" >&2; fai
 say "up in $(($(date +%s) - t0))s"
 
 # Start order, from the engine's own event log: postgres healthy, then hookd started.
-order="$(docker events --since "$t0" --until "$(date +%s)" \
+order="$(docker events --since "$t0" --until "$(($(date +%s) + 2))" \
   --filter "label=com.docker.compose.project=$PROJECT" \
   --format '{{index .Actor.Attributes "com.docker.compose.service"}} {{.Action}}' |
   grep -E '^(postgres health_status: healthy|hookd start)$' || true)"

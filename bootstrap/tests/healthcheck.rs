@@ -45,7 +45,10 @@ async fn passes_against_the_configured_port_of_a_running_server_and_fails_on_oth
     let app = spawn_app(&db, |_| {}).await;
 
     // No --url: the port comes from server.bind, as in the image.
-    let bind = ("HOOKD__SERVER__BIND", format!("0.0.0.0:{}", app.addr.port()));
+    let bind = (
+        "HOOKD__SERVER__BIND",
+        format!("0.0.0.0:{}", app.addr.port()),
+    );
     let (ok, stdout, stderr, _) = healthcheck(&[], &[bind]).await;
     assert!(ok, "{stderr}");
     assert_eq!(stdout.trim(), "ok");
