@@ -1,5 +1,7 @@
-//! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`.
+//! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`,
+//! `healthcheck`.
 
+mod healthcheck;
 mod operate;
 mod sign;
 
@@ -75,6 +77,9 @@ pub enum Command {
         #[command(flatten)]
         remote: operate::Remote,
     },
+    /// Exit 0 when the local instance answers GET /healthz with 200 (for
+    /// container health checks: the image needs no curl).
+    Healthcheck(healthcheck::Healthcheck),
     /// Print a JWT for the dashboard API, signed with the configured secret.
     Token {
         /// Who the token is for (its `sub`).
@@ -107,11 +112,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{}", operate::stats(&remote).await?);
             return Ok(());
         }
+        Some(Command::Healthcheck(args)) => {
+            return healthcheck::run(&args, cli.config.as_deref()).await;
+        }
         _ => {}
     }
     let settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Events { .. } | Command::Stats { .. } => Ok(()),
+        Command::Events { .. } | Command::Stats { .. } | Command::Healthcheck(_) => Ok(()),
         Command::Serve => serve(settings).await,
         Command::Migrate => {
             telemetry::init(&settings);
