@@ -27,6 +27,17 @@ fn hookd(dir: &Path, port: u16) -> Command {
     command
 }
 
+/// Kills the child when a test ends, also by a failed assertion, so no
+/// orphan keeps the port or the test's output pipe.
+struct Running(Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 fn free_port() -> u16 {
     let probe = TcpListener::bind("127.0.0.1:0").unwrap();
     probe.local_addr().unwrap().port()
@@ -72,13 +83,15 @@ async fn development_generates_a_private_jwt_secret_that_hookd_token_finds() {
     let dir = tempfile::tempdir().unwrap();
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
-    let mut child = hookd(dir.path(), port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_until_ready(&base, &mut child).await;
+    let mut child = Running(
+        hookd(dir.path(), port)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_ready(&base, &mut child.0).await;
 
     let secret_file = dir.path().join("data/hookd.db.jwt-secret");
     assert_eq!(mode(&secret_file), 0o600);
@@ -114,22 +127,21 @@ async fn development_generates_a_private_jwt_secret_that_hookd_token_finds() {
 
     // A restart keeps the secret, so earlier tokens stay valid.
     let before_restart = token(dir.path(), port, "alice");
-    child.kill().unwrap();
-    child.wait().unwrap();
-    let mut child = hookd(dir.path(), port)
-        .arg("serve")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_until_ready(&base, &mut child).await;
+    drop(child);
+    let mut child = Running(
+        hookd(dir.path(), port)
+            .arg("serve")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_ready(&base, &mut child.0).await;
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap(), secret);
     assert_eq!(
         events(before_restart).await.unwrap().status(),
         StatusCode::OK
     );
-    child.kill().unwrap();
-    child.wait().unwrap();
 }
 
 /// A caller's `x-request-id` and a token's `sub` are untrusted: neither can
@@ -142,15 +154,17 @@ async fn untrusted_strings_cannot_forge_log_fields() {
     let port = free_port();
     let base = format!("http://127.0.0.1:{port}");
     let log_file = dir.path().join("hookd.log");
-    let mut child = hookd(dir.path(), port)
-        .arg("serve")
-        .env("HOOKD__LOG__FORMAT", "pretty")
-        .env("HOOKD__LOG__LEVEL", "info,adapters=debug")
-        .stdout(std::fs::File::create(&log_file).unwrap())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    wait_until_ready(&base, &mut child).await;
+    let mut child = Running(
+        hookd(dir.path(), port)
+            .arg("serve")
+            .env("HOOKD__LOG__FORMAT", "pretty")
+            .env("HOOKD__LOG__LEVEL", "info,adapters=debug")
+            .stdout(std::fs::File::create(&log_file).unwrap())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .unwrap(),
+    );
+    wait_until_ready(&base, &mut child.0).await;
 
     let client = reqwest::Client::new();
     let sub = "ops caller=admin";
@@ -177,8 +191,7 @@ async fn untrusted_strings_cannot_forge_log_fields() {
         assert!(Instant::now() < deadline, "no log line: {logs}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    child.kill().unwrap();
-    child.wait().unwrap();
+    drop(child);
     assert!(!logs.contains("caller=admin source="), "{logs}");
     assert!(!logs.contains("=ops caller=admin"), "{logs}");
     assert!(logs.contains(r#""ops caller=admin""#), "{logs}");
