@@ -43,8 +43,9 @@ struct Claims {
     iat: Option<u64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     iss: Option<String>,
+    /// One audience or several (RFC 7519 §4.1.3); jsonwebtoken checks it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    aud: Option<String>,
+    aud: Option<Audience>,
     /// Space-separated, as in OAuth 2.0 (RFC 8693 `scope`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     scope: Option<String>,
@@ -54,6 +55,13 @@ struct Claims {
     /// Restricts the token to these sources.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sources: Option<Vec<String>>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(untagged)]
+enum Audience {
+    One(String),
+    Many(Vec<String>),
 }
 
 impl Claims {
@@ -69,7 +77,8 @@ impl Claims {
 }
 
 /// Verifies tokens of the one configured algorithm: `exp` required, `nbf`
-/// checked, `iss`/`aud` required and checked when configured.
+/// checked, `iss`/`aud` required and checked when configured, and a token
+/// carrying an `aud` refused when no audience is configured.
 pub struct JwtVerifier {
     key: DecodingKey,
     validation: Validation,
@@ -105,12 +114,13 @@ impl JwtVerifier {
             }
             None => validation.iss = None,
         }
-        match &settings.audience {
-            Some(audience) => {
-                validation.set_audience(&[audience]);
-                required.push("aud");
-            }
-            None => validation.validate_aud = false,
+        // `aud` is always validated: without a configured audience a token
+        // that names one is for someone else and is refused (RFC 7519 §4.1.3).
+        validation.validate_aud = true;
+        validation.aud = None;
+        if let Some(audience) = &settings.audience {
+            validation.set_audience(&[audience]);
+            required.push("aud");
         }
         validation.set_required_spec_claims(&required);
         Ok(Self { key, validation })
@@ -180,7 +190,7 @@ pub fn issue_token(
         exp: issued_at + request.ttl.as_secs(),
         iat: Some(issued_at),
         iss: settings.issuer.clone(),
-        aud: settings.audience.clone(),
+        aud: settings.audience.clone().map(Audience::One),
         scope: Some(scope),
         scopes: None,
         sources: request.sources.map(<[String]>::to_vec),
@@ -269,6 +279,56 @@ mod tests {
         let token = issue_token(&other, &request(&Scope::ALL), chrono::Utc::now()).unwrap();
         assert_eq!(
             JwtVerifier::new(&settings()).unwrap().verify(&token),
+            Err(AuthError::Invalid("wrong audience".into()))
+        );
+    }
+
+    fn hs256_token(claims: &serde_json::Value) -> String {
+        encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(&settings().key).unwrap(),
+        )
+        .unwrap()
+    }
+
+    fn claims_with_aud(aud: serde_json::Value) -> serde_json::Value {
+        let exp = chrono::Utc::now().timestamp() + 600;
+        serde_json::json!({"sub": "a", "exp": exp, "iss": "hookd", "aud": aud})
+    }
+
+    #[test]
+    fn a_token_naming_an_audience_is_refused_when_none_is_configured() {
+        let unconfigured = JwtSettings {
+            audience: None,
+            ..settings()
+        };
+        let verifier = JwtVerifier::new(&unconfigured).unwrap();
+        for aud in [
+            serde_json::json!("another-service"),
+            serde_json::json!(["another-service"]),
+        ] {
+            let token = hs256_token(&claims_with_aud(aud.clone()));
+            assert_eq!(
+                verifier.verify(&token),
+                Err(AuthError::Invalid("wrong audience".into())),
+                "{aud}"
+            );
+        }
+        // Without `aud` the token is fine.
+        let exp = chrono::Utc::now().timestamp() + 600;
+        let plain = hs256_token(&serde_json::json!({"sub": "a", "exp": exp, "iss": "hookd"}));
+        assert!(verifier.verify(&plain).is_ok());
+    }
+
+    #[test]
+    fn an_array_audience_is_accepted_when_one_element_matches() {
+        let verifier = JwtVerifier::new(&settings()).unwrap();
+        let token = hs256_token(&claims_with_aud(serde_json::json!(["other", "dashboard"])));
+        assert_eq!(verifier.verify(&token).unwrap().subject, "a");
+        let token = hs256_token(&claims_with_aud(serde_json::json!(["other", "third"])));
+        assert_eq!(
+            verifier.verify(&token),
             Err(AuthError::Invalid("wrong audience".into()))
         );
     }

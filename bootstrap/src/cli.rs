@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `sign`, `send`, `token`,
-//! `healthcheck`.
+//! `secret`, `healthcheck`, and the operator commands.
 
 mod healthcheck;
 mod operate;
@@ -80,7 +80,14 @@ pub enum Command {
     /// Exit 0 when the local instance answers GET /healthz with 200 (for
     /// container health checks: the image needs no curl).
     Healthcheck(healthcheck::Healthcheck),
-    /// Print a JWT for the dashboard API, signed with the configured secret.
+    /// Print a strong random value (32 random bytes, hex) for a secret.
+    Secret {
+        /// As a Standard Webhooks secret: `whsec_` + base64 of 32 random bytes.
+        #[arg(long)]
+        whsec: bool,
+    },
+    /// Print a JWT for the dashboard API, signed with the configured secret
+    /// (in development, the generated one kept beside the database).
     Token {
         /// Who the token is for (its `sub`).
         #[arg(long)]
@@ -115,12 +122,26 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Command::Healthcheck(args)) => {
             return healthcheck::run(&args, cli.config.as_deref()).await;
         }
+        // Needs no configuration either.
+        Some(Command::Secret { whsec }) => {
+            println!("{}", secret_value(whsec));
+            return Ok(());
+        }
         _ => {}
     }
-    let settings = Settings::load(cli.config.as_deref())?;
+    let mut settings = Settings::load(cli.config.as_deref())?;
     match cli.command.unwrap_or(Command::Serve) {
-        Command::Events { .. } | Command::Stats { .. } | Command::Healthcheck(_) => Ok(()),
-        Command::Serve => serve(settings).await,
+        Command::Events { .. }
+        | Command::Stats { .. }
+        | Command::Secret { .. }
+        | Command::Healthcheck(_) => Ok(()),
+        Command::Serve => {
+            telemetry::init(&settings);
+            if let Some(path) = crate::dev_secret::ensure_jwt_secret(&mut settings)? {
+                tracing::info!(path = ?path, "development JWT secret (mode 0600); `hookd token` reads it");
+            }
+            serve(settings).await
+        }
         Command::Migrate => {
             telemetry::init(&settings);
             let store = startup::connect_store(&settings).await?;
@@ -173,6 +194,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             } else {
                 scopes
             };
+            crate::dev_secret::ensure_jwt_secret(&mut settings)?;
             let request = TokenRequest {
                 subject: &sub,
                 ttl: Duration::from(ttl),
@@ -208,8 +230,21 @@ fn read_payload(file: Option<PathBuf>) -> anyhow::Result<Vec<u8>> {
     }
 }
 
+/// 32 random bytes: hex, or a Standard Webhooks `whsec_` secret.
+fn secret_value(whsec: bool) -> String {
+    if whsec {
+        use base64::Engine as _;
+        let bytes: [u8; crate::dev_secret::SECRET_BYTES] = rand::random();
+        format!(
+            "whsec_{}",
+            base64::engine::general_purpose::STANDARD.encode(bytes)
+        )
+    } else {
+        crate::dev_secret::random_secret()
+    }
+}
+
 async fn serve(settings: Settings) -> anyhow::Result<()> {
-    telemetry::init(&settings);
     for key in settings.development_secrets_in_use() {
         tracing::warn!(%key, "using the built-in DEVELOPMENT secret: anyone can forge requests; configure your own before exposing hookd");
     }

@@ -5,6 +5,7 @@
 
 mod handler;
 mod source;
+mod strength;
 mod validate;
 
 use std::{collections::BTreeMap, net::SocketAddr, path::Path};
@@ -21,8 +22,6 @@ pub use self::{
 
 /// The webhook secret used when none is configured, for local trials only.
 pub const DEV_WEBHOOK_SECRET: &str = "supersecret";
-/// The dashboard JWT secret used when none is configured, for local trials only.
-pub const DEV_JWT_SECRET: &str = "hookd-development-jwt-secret-do-not-use-in-production";
 /// Shortest secret accepted in production.
 pub const MIN_PRODUCTION_SECRET_BYTES: usize = 32;
 
@@ -30,11 +29,13 @@ const DEFAULTS: &str = r#"
 environment = "development"
 
 [server]
-bind = "0.0.0.0:8000"
+bind = "127.0.0.1:8000"
 max_body_bytes = 1048576
 header_read_timeout_seconds = 30
 request_timeout_seconds = 30
 max_concurrent_requests = 4096
+max_inflight_body_bytes = 67108864
+max_signature_candidates = 8
 
 [database]
 url = "sqlite://data/hookd.db?mode=rwc"
@@ -120,6 +121,11 @@ pub struct ServerSettings {
     pub request_timeout_seconds: u64,
     /// Requests in flight beyond this get 503 + `Retry-After` at once.
     pub max_concurrent_requests: usize,
+    /// Bytes of webhook bodies being read at once, before authentication;
+    /// a body that does not fit gets 503 + `Retry-After` at once.
+    pub max_inflight_body_bytes: usize,
+    /// Signatures one request may offer; more is 401 without checking any.
+    pub max_signature_candidates: usize,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -254,8 +260,9 @@ impl Settings {
         Ok(settings)
     }
 
-    /// Without any configured source or JWT secret, a development instance
-    /// uses well-known ones (and says so loudly at start).
+    /// Without any configured source, a development instance uses a
+    /// well-known webhook secret (and says so loudly at start). A missing
+    /// JWT secret is generated at start instead (`crate::dev_secret`).
     fn apply_development_defaults(&mut self) {
         if self.sources.is_empty() {
             self.sources.insert(
@@ -263,19 +270,11 @@ impl Settings {
                 SourceSettings::with_secret(DEV_WEBHOOK_SECRET),
             );
         }
-        if self.auth.jwt_secret.is_none() && self.auth.algorithm == JwtAlgorithm::Hs256 {
-            self.auth.jwt_secret = Some(SecretString::from(DEV_JWT_SECRET));
-        }
     }
 
     /// Development secrets in use, by key, for the start-up warning.
     pub fn development_secrets_in_use(&self) -> Vec<String> {
         let mut keys = Vec::new();
-        if self.auth.algorithm == JwtAlgorithm::Hs256
-            && self.jwt_secret().expose_secret() == DEV_JWT_SECRET
-        {
-            keys.push("auth.jwt_secret".to_owned());
-        }
         for (name, source) in &self.sources {
             for secret in source.configured_secrets(name) {
                 if secret.value.expose_secret() == DEV_WEBHOOK_SECRET {
@@ -286,11 +285,10 @@ impl Settings {
         keys
     }
 
-    pub fn jwt_secret(&self) -> SecretString {
-        self.auth
-            .jwt_secret
-            .clone()
-            .unwrap_or_else(|| SecretString::from(DEV_JWT_SECRET))
+    /// The HS256 secret: configured, or (development) filled in at start by
+    /// `crate::dev_secret::ensure_jwt_secret`.
+    pub fn jwt_secret(&self) -> Option<&SecretString> {
+        self.auth.jwt_secret.as_ref()
     }
 }
 

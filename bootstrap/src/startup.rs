@@ -5,7 +5,7 @@ use std::{collections::HashMap, net::SocketAddr, path::Path, sync::Arc, time::Du
 use adapters::{
     auth::JwtVerifier,
     handlers::Metered,
-    http::{self, AppState, HttpSettings, MetricsEndpoint},
+    http::{self, AppState, BodyBudget, HttpSettings, MetricsEndpoint},
     observability::{self, IntakeMetrics},
     retention::run_rejection_retention,
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
@@ -105,6 +105,10 @@ pub async fn build(settings: &Settings) -> anyhow::Result<Application> {
 /// As [`build`].
 pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Result<Application> {
     adapters::tls::ensure_crypto_provider();
+    // Embedders that load settings themselves get the development secret too.
+    let mut settings = settings.clone();
+    crate::dev_secret::ensure_jwt_secret(&mut settings)?;
+    let settings = &settings;
     let store = Arc::new(connect_store(settings).await?);
     if settings.database.auto_migrate {
         migrate(&store).await?;
@@ -137,7 +141,8 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         clock.clone(),
         new_work.clone(),
     )
-    .with_quarantine(quarantine);
+    .with_quarantine(quarantine)
+    .with_max_signature_candidates(settings.server.max_signature_candidates);
     let state = AppState {
         receive: Arc::new(receive),
         events: Arc::new(ListEvents::new(store.clone())),
@@ -155,6 +160,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
                 .with_configured_sources(configured_sources.clone()),
         ),
         intake: Arc::new(intake),
+        body_budget: BodyBudget::new(settings.server.max_inflight_body_bytes),
         metrics: Arc::new(MetricsEndpoint {
             handle: metrics_handle,
             token: settings
@@ -444,21 +450,47 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
     SeaOrmStore::connect(&store_settings).await
 }
 
-fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
-    let Some(rest) = url.strip_prefix("sqlite:") else {
-        return Ok(());
-    };
+/// The file of a SQLite URL, or `None` for other databases and `:memory:`.
+pub(crate) fn sqlite_file(url: &str) -> Option<&Path> {
+    let rest = url.strip_prefix("sqlite:")?;
     let path = rest.trim_start_matches("//");
     let path = path.split('?').next().unwrap_or_default();
-    if path.is_empty() || path == ":memory:" {
+    (!path.is_empty() && path != ":memory:").then(|| Path::new(path))
+}
+
+/// Creates a SQLite database's directory (0700) and, when the URL may
+/// create it (`mode=rwc`), the file itself with mode 0600: it holds every
+/// payload, so other users of the machine must not read it. SQLite gives
+/// its `-wal` and `-shm` files the database file's permissions.
+fn ensure_sqlite_directory(url: &str) -> anyhow::Result<()> {
+    let Some(path) = sqlite_file(url) else {
         return Ok(());
+    };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        create_private_dir(parent)?;
     }
-    if let Some(parent) = Path::new(path)
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-    {
-        std::fs::create_dir_all(parent)
-            .with_context(|| format!("creating the database directory {}", parent.display()))?;
+    if url.contains("mode=rwc") {
+        match crate::dev_secret::private_file(path) {
+            Ok(_) => {}
+            Err(err) if err.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(err) => {
+                return Err(err).with_context(|| format!("creating {}", path.display()));
+            }
+        }
     }
     Ok(())
+}
+
+/// Creates `dir` and its missing parents; new ones are private to the owner.
+pub(crate) fn create_private_dir(dir: &Path) -> anyhow::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt as _;
+        builder.mode(0o700);
+    }
+    builder
+        .create(dir)
+        .with_context(|| format!("creating the directory {}", dir.display()))
 }

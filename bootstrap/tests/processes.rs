@@ -42,6 +42,11 @@ impl Hookd {
             .env("HOOKD__DATABASE__URL", &db.url)
             .env("HOOKD__PROCESSING__POLL_INTERVAL_MS", "100")
             .env("HOOKD__LOG__LEVEL", "warn")
+            // Else development would generate one in the working directory.
+            .env(
+                "HOOKD__AUTH__JWT_SECRET",
+                hex::encode(rand::random::<[u8; 32]>()),
+            )
             .stdout(Stdio::null())
             .stderr(Stdio::inherit());
         for (key, value) in env {

@@ -17,18 +17,28 @@ pub enum RejectionReason {
     Future,
     ExpiredSecret,
     UnknownSource,
-    /// Correctly signed, but the id or body breaks a rule.
+    /// Correctly signed, but the id or body breaks a rule; or more
+    /// signatures offered than are checked.
     Malformed,
+    /// Refused at the HTTP edge, before the signature was checked: a body
+    /// over the limit (413)...
+    PayloadTooLarge,
+    /// ...a non-JSON `Content-Type` for a JSON source (415)...
+    UnsupportedMediaType,
+    /// ...a request not complete within the request timeout (408)...
+    RequestTimeout,
+    /// ...or shed for load: requests or body bytes in flight (503).
+    Overloaded,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error(
-    "unknown rejection reason {0:?}; expected one of missing_signature, bad_signature, stale, future, expired_secret, unknown_source, malformed"
+    "unknown rejection reason {0:?}; expected one of missing_signature, bad_signature, stale, future, expired_secret, unknown_source, malformed, payload_too_large, unsupported_media_type, request_timeout, overloaded"
 )]
 pub struct UnknownReason(pub String);
 
 impl RejectionReason {
-    pub const ALL: [Self; 7] = [
+    pub const ALL: [Self; 11] = [
         Self::MissingSignature,
         Self::BadSignature,
         Self::Stale,
@@ -36,6 +46,10 @@ impl RejectionReason {
         Self::ExpiredSecret,
         Self::UnknownSource,
         Self::Malformed,
+        Self::PayloadTooLarge,
+        Self::UnsupportedMediaType,
+        Self::RequestTimeout,
+        Self::Overloaded,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -47,6 +61,10 @@ impl RejectionReason {
             Self::ExpiredSecret => "expired_secret",
             Self::UnknownSource => "unknown_source",
             Self::Malformed => "malformed",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::RequestTimeout => "request_timeout",
+            Self::Overloaded => "overloaded",
         }
     }
 
@@ -68,6 +86,7 @@ impl From<SignatureError> for RejectionReason {
             SignatureError::Stale => Self::Stale,
             SignatureError::Future => Self::Future,
             SignatureError::ExpiredSecret => Self::ExpiredSecret,
+            SignatureError::TooManySignatures => Self::Malformed,
         }
     }
 }
@@ -154,6 +173,7 @@ mod tests {
             SignatureError::Stale,
             SignatureError::Future,
             SignatureError::ExpiredSecret,
+            SignatureError::TooManySignatures,
         ] {
             assert_eq!(RejectionReason::from(err).as_str(), err.reason());
         }

@@ -41,6 +41,8 @@ pub fn test_settings(db: &TestDb) -> Settings {
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
     settings.database.url = SecretString::from(db.url.clone());
     settings.processing.poll_interval_ms = 100;
+    // What development would generate at start, without touching ./data.
+    settings.auth.jwt_secret = Some(SecretString::from(hex::encode(rand::random::<[u8; 32]>())));
     settings
 }
 

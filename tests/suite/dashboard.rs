@@ -37,6 +37,7 @@ fn secret(app: &TestApp) -> Vec<u8> {
     use secrecy::ExposeSecret as _;
     app.settings
         .jwt_secret()
+        .unwrap()
         .expose_secret()
         .as_bytes()
         .to_vec()

@@ -25,6 +25,7 @@ macro_rules! on_both_backends {
     };
 }
 
+mod attacks;
 mod dashboard;
 mod engine;
 mod error_shape;

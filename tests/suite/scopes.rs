@@ -84,7 +84,14 @@ async fn each_route_needs_its_scope(backend: Backend) {
     let unscoped = jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         &json!({"sub": "x", "exp": Utc::now().timestamp() + 600}),
-        &EncodingKey::from_secret(app.settings.jwt_secret().expose_secret().as_bytes()).unwrap(),
+        &EncodingKey::from_secret(
+            app.settings
+                .jwt_secret()
+                .unwrap()
+                .expose_secret()
+                .as_bytes(),
+        )
+        .unwrap(),
     )
     .unwrap();
     let (status, body) = call(&app, "GET", "/events", &unscoped).await;
@@ -164,7 +171,8 @@ async fn a_source_restricted_token_sees_only_its_sources(backend: Backend) {
 }
 
 /// Each asymmetric algorithm verifies tokens signed by its private key and
-/// refuses an HS256 token (no algorithm confusion).
+/// refuses an HS256 token, also one keyed with the public key's PEM bytes
+/// (no algorithm confusion).
 #[tokio::test]
 async fn asymmetric_algorithms_verify_with_the_public_key_file() {
     let fixtures = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures");
@@ -206,6 +214,62 @@ async fn asymmetric_algorithms_verify_with_the_public_key_file() {
             StatusCode::UNAUTHORIZED,
             "{name}"
         );
+        // Algorithm confusion: HS256 keyed with the public key's PEM bytes,
+        // which every client can read, must not pass as the configured algorithm.
+        let public = std::fs::read(format!("{fixtures}/{name}-public.pem")).unwrap();
+        let confused = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(&public).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(
+            call(&app, "GET", "/events", &confused).await.0,
+            StatusCode::UNAUTHORIZED,
+            "{name}: HS256 with the public key as secret"
+        );
         app.stop().await;
     }
+}
+
+/// A token naming an audience is refused when hookd has none configured
+/// (it was issued for another service on the same key); with an audience
+/// configured, an array `aud` containing it is accepted.
+#[tokio::test]
+async fn audience_is_checked_whether_configured_or_not() {
+    use secrecy::ExposeSecret as _;
+    let token = |app: &TestApp, aud: Value| {
+        let secret = app
+            .settings
+            .jwt_secret()
+            .unwrap()
+            .expose_secret()
+            .to_owned();
+        let claims = json!({
+            "sub": "x", "exp": Utc::now().timestamp() + 600, "scope": "events:read", "aud": aud
+        });
+        let key = EncodingKey::from_secret(secret.as_bytes()).unwrap();
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &key).unwrap()
+    };
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db, |settings| settings.auth.audience = None).await;
+    let other = token(&app, json!("another-service"));
+    let (status, body) = call(&app, "GET", "/events", &other).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    app.stop().await;
+
+    let db = TestDb::create(Backend::Sqlite).await.unwrap();
+    let app = spawn_app(&db, |settings| {
+        settings.auth.audience = Some("hookd-dashboard".into());
+    })
+    .await;
+    let both = token(&app, json!(["another-service", "hookd-dashboard"]));
+    let (status, body) = call(&app, "GET", "/events", &both).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let foreign = token(&app, json!(["another-service"]));
+    assert_eq!(
+        call(&app, "GET", "/events", &foreign).await.0,
+        StatusCode::UNAUTHORIZED
+    );
+    app.stop().await;
 }

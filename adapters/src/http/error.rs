@@ -4,15 +4,16 @@
 //! stable `code`. Details of 5xx errors go to the log, not to the client.
 
 use application::{
-    ReceiveError,
-    ports::{AuthError, QueryError, StoreError},
+    ReceiveError, ReplayError,
+    ports::{AuthError, QueryError, Scope, StoreError},
 };
 use axum::{
     Json,
+    extract::rejection::{JsonRejection, QueryRejection},
     http::{HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use domain::{PayloadError, SignatureError};
+use domain::{EventStatus, PayloadError, RejectionReason, SignatureError};
 use serde::Serialize;
 
 /// Seconds a client is asked to wait when the database is unavailable.
@@ -20,6 +21,8 @@ const RETRY_AFTER_SECONDS: &str = "5";
 /// Seconds a client is asked to wait when requests are being shed.
 const OVERLOADED_RETRY_AFTER_SECONDS: &str = "1";
 
+/// Every way a request can fail, by name; [`ApiError::status_and_code`]
+/// is the only place that turns them into HTTP statuses.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
     #[error("no source is configured under this name")]
@@ -30,26 +33,42 @@ pub enum ApiError {
     InvalidPayload(PayloadError),
     #[error("{0}")]
     Unauthorized(AuthError),
-    #[error("{detail}")]
-    Forbidden { code: &'static str, detail: String },
+    #[error("this route needs a token with the scope `{0}`")]
+    InsufficientScope(Scope),
+    #[error("this token may not see the source `{0}`")]
+    SourceNotAllowed(String),
     #[error("{0}")]
     NotFound(&'static str),
-    #[error("{detail}")]
-    BadRequest { code: &'static str, detail: String },
-    #[error("{detail}")]
-    Rejected {
-        status: StatusCode,
-        code: &'static str,
-        detail: String,
-    },
+    #[error("this route does not accept this method")]
+    MethodNotAllowed,
+    #[error("{0}")]
+    InvalidQuery(String),
+    #[error("the cursor is not one this API returned")]
+    InvalidCursor,
+    #[error("{0}")]
+    InvalidFilter(String),
+    /// The body is not JSON at all.
+    #[error("{0}")]
+    MalformedBody(String),
+    /// JSON, but not the fields this route takes.
+    #[error("{0}")]
+    InvalidBody(String),
+    #[error("the request body could not be read: {0}")]
+    UnreadableBody(String),
+    #[error("the event is {0}; only processed or dead events can be replayed")]
+    NotReplayable(EventStatus),
     #[error("the body is larger than this source accepts ({limit} bytes)")]
     PayloadTooLarge { limit: usize },
-    #[error("this source reads a JSON body: send `Content-Type: application/json`")]
+    #[error("the body is larger than this route accepts")]
+    RequestBodyTooLarge,
+    #[error("send `Content-Type: application/json`")]
     UnsupportedMediaType,
     #[error("the request was not completed within the server's request timeout")]
     Timeout,
     #[error("too many requests in flight; retry later")]
     Overloaded,
+    #[error("too many request bodies are being received; retry later")]
+    BodyBudgetExhausted,
     #[error("the database is unavailable")]
     Unavailable(#[source] anyhow::Error),
     #[error("internal error")]
@@ -90,16 +109,27 @@ impl ApiError {
                 }
             },
             Self::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "unauthorized"),
-            Self::Forbidden { code, .. } => (StatusCode::FORBIDDEN, code),
+            Self::InsufficientScope(_) => (StatusCode::FORBIDDEN, "insufficient_scope"),
+            Self::SourceNotAllowed(_) => (StatusCode::FORBIDDEN, "source_not_allowed"),
             Self::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-            Self::BadRequest { code, .. } => (StatusCode::BAD_REQUEST, code),
-            Self::Rejected { status, code, .. } => (*status, code),
-            Self::PayloadTooLarge { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
+            Self::MethodNotAllowed => (StatusCode::METHOD_NOT_ALLOWED, "method_not_allowed"),
+            Self::InvalidQuery(_) => (StatusCode::BAD_REQUEST, "invalid_query"),
+            Self::InvalidCursor => (StatusCode::BAD_REQUEST, "invalid_cursor"),
+            Self::InvalidFilter(_) => (StatusCode::BAD_REQUEST, "invalid_filter"),
+            Self::MalformedBody(_) => (StatusCode::BAD_REQUEST, "invalid_body"),
+            Self::InvalidBody(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"),
+            Self::UnreadableBody(_) => (StatusCode::BAD_REQUEST, "unreadable_body"),
+            Self::NotReplayable(_) => (StatusCode::CONFLICT, "not_replayable"),
+            Self::PayloadTooLarge { .. } | Self::RequestBodyTooLarge => {
+                (StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large")
+            }
             Self::UnsupportedMediaType => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
             }
             Self::Timeout => (StatusCode::REQUEST_TIMEOUT, "request_timeout"),
-            Self::Overloaded => (StatusCode::SERVICE_UNAVAILABLE, "overloaded"),
+            Self::Overloaded | Self::BodyBudgetExhausted => {
+                (StatusCode::SERVICE_UNAVAILABLE, "overloaded")
+            }
             Self::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
             Self::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         }
@@ -132,7 +162,7 @@ impl IntoResponse for ApiError {
                     HeaderValue::from_static(RETRY_AFTER_SECONDS),
                 );
             }
-            Self::Overloaded => {
+            Self::Overloaded | Self::BodyBudgetExhausted => {
                 headers.insert(
                     header::RETRY_AFTER,
                     HeaderValue::from_static(OVERLOADED_RETRY_AFTER_SECONDS),
@@ -171,6 +201,55 @@ impl From<StoreError> for ApiError {
             StoreError::Unavailable(err) => Self::Unavailable(err),
             StoreError::Unknown(err) => Self::Internal(err),
         }
+    }
+}
+
+impl ApiError {
+    /// Why the quarantine records this refusal of a webhook, for the ones
+    /// the HTTP edge makes before the receive use case runs (which records
+    /// its own).
+    pub fn edge_rejection_reason(&self) -> Option<RejectionReason> {
+        match self {
+            Self::PayloadTooLarge { .. } | Self::RequestBodyTooLarge => {
+                Some(RejectionReason::PayloadTooLarge)
+            }
+            Self::UnsupportedMediaType => Some(RejectionReason::UnsupportedMediaType),
+            Self::UnreadableBody(_) => Some(RejectionReason::Malformed),
+            Self::Timeout => Some(RejectionReason::RequestTimeout),
+            Self::Overloaded | Self::BodyBudgetExhausted => Some(RejectionReason::Overloaded),
+            _ => None,
+        }
+    }
+}
+
+impl From<ReplayError> for ApiError {
+    fn from(err: ReplayError) -> Self {
+        match err {
+            ReplayError::InvalidStatus(_) => Self::InvalidFilter(err.to_string()),
+            ReplayError::Store(err) => err.into(),
+        }
+    }
+}
+
+/// What [`super::extract::ApiJson`] refuses, in the one error shape.
+impl From<JsonRejection> for ApiError {
+    fn from(rejection: JsonRejection) -> Self {
+        match rejection {
+            JsonRejection::JsonDataError(err) => Self::InvalidBody(err.body_text()),
+            JsonRejection::JsonSyntaxError(err) => Self::MalformedBody(err.body_text()),
+            JsonRejection::MissingJsonContentType(_) => Self::UnsupportedMediaType,
+            JsonRejection::BytesRejection(err) if err.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Self::RequestBodyTooLarge
+            }
+            other => Self::UnreadableBody(other.body_text()),
+        }
+    }
+}
+
+/// What [`super::extract::ApiQuery`] refuses, in the one error shape.
+impl From<QueryRejection> for ApiError {
+    fn from(rejection: QueryRejection) -> Self {
+        Self::InvalidQuery(rejection.body_text())
     }
 }
 

@@ -1,9 +1,10 @@
 //! `GET /events` and `GET /events/{id}`: the dashboard's view of stored events.
 
+use application::MAX_PAGE_SIZE;
 use application::ports::{Cursor, EventDetail, EventFilter};
 use axum::{
     Json,
-    extract::{Path, Query, State, rejection::QueryRejection},
+    extract::{Path, State},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -16,13 +17,19 @@ use super::{
     auth::{Authorized, EventsRead, source_scope},
     error::ApiError,
     error::ErrorBody,
+    extract::ApiQuery,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Page size; default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page; empty means the first page.
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
+    #[param(schema_with = status_schema)]
     status: Option<String>,
     source: Option<String>,
     #[serde(rename = "type")]
@@ -98,22 +105,18 @@ pub struct AttemptView {
 pub async fn list(
     Authorized(caller, _): Authorized<EventsRead>,
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<EventList>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest {
-        code: "invalid_query",
-        detail: rejection.body_text(),
-    })?;
     let status = params
         .status
         .as_deref()
         .map(EventStatus::parse)
         .transpose()
-        .map_err(|err| ApiError::BadRequest {
-            code: "invalid_query",
-            detail: err.to_string(),
-        })?;
-    let after = params.cursor.as_deref().map(decode_cursor).transpose()?;
+        .map_err(|err| ApiError::InvalidQuery(err.to_string()))?;
+    let limit = page_size(params.limit)?;
+    let after = cursor(params.cursor.as_deref())
+        .map(decode_cursor)
+        .transpose()?;
     let sources = source_scope(&caller, params.source)?;
     let filter = EventFilter {
         status,
@@ -124,8 +127,8 @@ pub async fn list(
         received_after: params.received_after,
         received_before: params.received_before,
     };
-    tracing::debug!(caller = %caller.subject, ?filter, "listing events");
-    let page = state.events.page(&filter, after, params.limit).await?;
+    tracing::debug!(caller = ?caller.subject, ?filter, "listing events");
+    let page = state.events.page(&filter, after, limit).await?;
     Ok(Json(EventList {
         items: page.events.into_iter().map(summary).collect(),
         next_cursor: page.next.map(encode_cursor),
@@ -144,7 +147,7 @@ pub async fn show(
     State(state): State<AppState>,
     Path(id): Path<String>,
 ) -> Result<Json<EventView>, ApiError> {
-    tracing::debug!(caller = %caller.subject, %id, "showing an event");
+    tracing::debug!(caller = ?caller.subject, ?id, "showing an event");
     let key = id
         .parse::<EventKey>()
         .map_err(|_| ApiError::NotFound("no event has this id"))?;
@@ -219,17 +222,73 @@ pub(super) fn encode_uuid_cursor(uuid: Uuid) -> String {
 }
 
 pub(super) fn decode_uuid_cursor(raw: &str) -> Result<Uuid, ApiError> {
-    let invalid = || ApiError::BadRequest {
-        code: "invalid_cursor",
-        detail: "the cursor is not one this API returned".to_owned(),
-    };
-    let bytes = URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?;
-    Uuid::from_slice(&bytes).map_err(|_| invalid())
+    let bytes = URL_SAFE_NO_PAD
+        .decode(raw)
+        .map_err(|_| ApiError::InvalidCursor)?;
+    Uuid::from_slice(&bytes).map_err(|_| ApiError::InvalidCursor)
+}
+
+/// A given cursor; `cursor=` (empty) asks for the first page, like none.
+pub(super) fn cursor(raw: Option<&str>) -> Option<&str> {
+    raw.filter(|raw| !raw.is_empty())
+}
+
+/// `limit` as documented: 1 to [`MAX_PAGE_SIZE`], else 400.
+pub(super) fn page_size(limit: Option<u32>) -> Result<Option<u32>, ApiError> {
+    match limit {
+        Some(n) if !(1..=MAX_PAGE_SIZE).contains(&n) => Err(ApiError::InvalidQuery(format!(
+            "limit must be 1 to {MAX_PAGE_SIZE}"
+        ))),
+        other => Ok(other),
+    }
+}
+
+/// A string schema listing `values`, for filters that take known names.
+pub(super) fn enum_schema(values: &[&'static str]) -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(values.iter().copied()))
+        .build()
+}
+
+/// What [`encode_uuid_cursor`] produces (16 bytes in unpadded base64url,
+/// whose last character carries 2 bits), or nothing.
+pub(super) fn cursor_schema() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^([A-Za-z0-9_-]{21}[AQgw])?$"))
+        .build()
+}
+
+fn status_schema() -> utoipa::openapi::Object {
+    enum_schema(&EventStatus::ALL.map(EventStatus::as_str))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_cursor_matches_the_documented_pattern() {
+        let pattern = "^([A-Za-z0-9_-]{21}[AQgw])?$";
+        assert_eq!(
+            cursor_schema().pattern.as_deref(),
+            Some(pattern),
+            "keep the test's copy in step"
+        );
+        for _ in 0..64 {
+            let cursor = encode_cursor(Cursor(EventKey::generate()));
+            let (body, last) = cursor.split_at(21);
+            assert!(
+                body.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            );
+            assert!("AQgw".contains(last), "{cursor}");
+        }
+        // And every string of that shape decodes.
+        assert!(decode_uuid_cursor(&format!("{}w", "_".repeat(21))).is_ok());
+        assert!(decode_uuid_cursor(&format!("{}A", "0".repeat(21))).is_ok());
+    }
 
     #[test]
     fn cursors_round_trip_and_garbage_is_refused() {

@@ -1,15 +1,22 @@
 //! What the webhook routes check before any use case runs: the body's size
-//! (per source) and, for sources that read their event id from a JSON body,
+//! (per source), the bytes of all bodies being read at once (one budget for
+//! the process), and, for sources that read their event id from a JSON body,
 //! its `Content-Type`.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+};
 
 use axum::{
     body::Body,
     http::{HeaderMap, header},
 };
 use bytes::Bytes;
-use http_body_util::{BodyExt as _, LengthLimitError, Limited};
+use http_body_util::BodyExt as _;
 
 use super::error::ApiError;
 
@@ -57,14 +64,78 @@ impl Default for IntakeLimits {
     }
 }
 
-/// Reads the body under the source's limit. A declared `Content-Length`
-/// over the limit is refused before a byte is read; a chunked body is cut
-/// off as soon as it grows past it.
+/// Bytes of webhook bodies held at once, before their signatures are
+/// checked: an unauthenticated sender can make hookd hold at most this much.
+#[derive(Debug)]
+pub struct BodyBudget {
+    max: usize,
+    used: AtomicUsize,
+}
+
+impl BodyBudget {
+    pub fn new(max_bytes: usize) -> Arc<Self> {
+        Arc::new(Self {
+            max: max_bytes,
+            used: AtomicUsize::new(0),
+        })
+    }
+
+    /// Bytes reserved now (for tests and metrics).
+    pub fn in_use(&self) -> usize {
+        self.used.load(Ordering::Relaxed)
+    }
+
+    fn take(&self, bytes: usize) -> bool {
+        self.used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(bytes).filter(|&total| total <= self.max)
+            })
+            .is_ok()
+    }
+}
+
+/// Bytes one request holds of the [`BodyBudget`]; given back when dropped,
+/// i.e. when the request is answered.
+#[derive(Debug)]
+pub struct Reservation {
+    budget: Arc<BodyBudget>,
+    bytes: usize,
+}
+
+impl Reservation {
+    fn empty(budget: &Arc<BodyBudget>) -> Self {
+        Self {
+            budget: budget.clone(),
+            bytes: 0,
+        }
+    }
+
+    /// Holds `bytes` more, or `false` (holding nothing more) when they do not fit.
+    fn grow(&mut self, bytes: usize) -> bool {
+        let fits = self.budget.take(bytes);
+        if fits {
+            self.bytes += bytes;
+        }
+        fits
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+/// Reads the body under the source's limit and the shared budget. A
+/// declared `Content-Length` over the limit is refused (413) before a byte
+/// is read, and one that does not fit the budget is shed (503) at once; a
+/// chunked body is cut off as soon as it grows past either.
 pub(super) async fn read_body(
     intake: SourceIntake,
+    budget: &Arc<BodyBudget>,
     headers: &HeaderMap,
     body: Body,
-) -> Result<Bytes, ApiError> {
+) -> Result<(Bytes, Reservation), ApiError> {
     if intake.json_only && !declares_json_or_nothing(headers) {
         return Err(ApiError::UnsupportedMediaType);
     }
@@ -76,14 +147,29 @@ pub(super) async fn read_body(
     if declared.is_some_and(|length| length > limit as u64) {
         return Err(ApiError::PayloadTooLarge { limit });
     }
-    match Limited::new(body, limit).collect().await {
-        Ok(collected) => Ok(collected.to_bytes()),
-        Err(err) if err.is::<LengthLimitError>() => Err(ApiError::PayloadTooLarge { limit }),
-        Err(err) => Err(ApiError::BadRequest {
-            code: "unreadable_body",
-            detail: format!("the request body could not be read: {err}"),
-        }),
+    let mut reservation = Reservation::empty(budget);
+    // Reserve a declared length up front: shed before reading anything.
+    let declared = declared.map_or(0, |length| usize::try_from(length).unwrap_or(usize::MAX));
+    if !reservation.grow(declared) {
+        return Err(ApiError::BodyBudgetExhausted);
     }
+    let mut body = body;
+    let mut collected = bytes::BytesMut::with_capacity(declared);
+    while let Some(frame) = body.frame().await {
+        let frame = frame.map_err(|err| ApiError::UnreadableBody(err.to_string()))?;
+        let Ok(data) = frame.into_data() else {
+            continue; // trailers
+        };
+        let total = collected.len() + data.len();
+        if total > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        if total > reservation.bytes && !reservation.grow(total - reservation.bytes) {
+            return Err(ApiError::BodyBudgetExhausted);
+        }
+        collected.extend_from_slice(&data);
+    }
+    Ok((collected.freeze(), reservation))
 }
 
 /// `application/json`, `application/*+json` (any parameters), or no
@@ -139,6 +225,20 @@ mod tests {
         ] {
             assert!(!declares_json_or_nothing(&with_type(value)), "{value}");
         }
+    }
+
+    #[test]
+    fn the_budget_is_shared_and_given_back() {
+        let budget = BodyBudget::new(100);
+        let mut a = Reservation::empty(&budget);
+        let mut b = Reservation::empty(&budget);
+        assert!(a.grow(60));
+        assert!(!b.grow(41), "over the budget");
+        assert!(b.grow(40));
+        assert_eq!(budget.in_use(), 100);
+        drop(a);
+        assert_eq!(budget.in_use(), 40);
+        assert!(b.grow(60));
     }
 
     #[test]

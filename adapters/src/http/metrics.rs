@@ -14,6 +14,7 @@ use metrics_exporter_prometheus::PrometheusHandle;
 
 use super::{
     AppState, ROUTES,
+    auth::bearer_token,
     error::{ApiError, ErrorBody},
 };
 use crate::observability;
@@ -44,11 +45,7 @@ pub async fn render(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     if let Some(expected) = &state.metrics.token {
-        let sent = headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .ok_or(AuthError::Missing)?;
+        let sent = bearer_token(&headers)?;
         if !constant_time_eq(sent.as_bytes(), expected.as_bytes()) {
             return Err(AuthError::Invalid("wrong metrics token".into()).into());
         }

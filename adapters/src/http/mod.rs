@@ -3,6 +3,7 @@
 mod auth;
 mod error;
 mod events;
+mod extract;
 mod hardening;
 mod health;
 mod intake;
@@ -25,19 +26,14 @@ use application::{
 use axum::{
     Router,
     extract::DefaultBodyLimit,
-    http::StatusCode,
     middleware,
     routing::{get, post},
 };
-use tower_http::{
-    catch_panic::CatchPanicLayer,
-    request_id::{PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
+use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 pub use self::{
     error::ApiError,
-    intake::{IntakeLimits, SourceIntake},
+    intake::{BodyBudget, IntakeLimits, SourceIntake},
     metrics::MetricsEndpoint,
     ui::CONTENT_SECURITY_POLICY,
     webhook::DEFAULT_SOURCE,
@@ -59,6 +55,8 @@ pub struct AppState {
     pub intake_metrics: Arc<crate::observability::IntakeMetrics>,
     /// Body limits and content types of the webhook routes, per source.
     pub intake: Arc<IntakeLimits>,
+    /// Bytes of webhook bodies held at once before verification.
+    pub body_budget: Arc<BodyBudget>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -135,6 +133,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
             Arc::new(hardening::Guard::new(
                 settings.max_concurrent_requests,
                 settings.request_timeout,
+                state.clone(),
             )),
             hardening::guard,
         ))
@@ -147,9 +146,9 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .layer(CatchPanicLayer::custom(hardening::panic_response))
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         // Outermost: the id exists before the span is made and is echoed back.
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(
+        .layer(middleware::from_fn_with_state(
             request_id::SequentialRequestId::new(),
+            request_id::assign,
         ))
         .with_state(state)
 }
@@ -159,9 +158,5 @@ async fn not_found() -> ApiError {
 }
 
 async fn method_not_allowed() -> ApiError {
-    ApiError::Rejected {
-        status: StatusCode::METHOD_NOT_ALLOWED,
-        code: "method_not_allowed",
-        detail: "this route does not accept this method".to_owned(),
-    }
+    ApiError::MethodNotAllowed
 }

@@ -2,10 +2,7 @@
 //! like `GET /events`.
 
 use application::ports::RejectionFilter;
-use axum::{
-    Json,
-    extract::{Query, State, rejection::QueryRejection},
-};
+use axum::{Json, extract::State};
 use domain::{Rejection, RejectionReason};
 use serde::{Deserialize, Serialize};
 
@@ -13,16 +10,29 @@ use super::{
     AppState,
     auth::{Authorized, RejectionsRead, source_scope},
     error::{ApiError, ErrorBody},
-    events::{decode_uuid_cursor, encode_uuid_cursor, timestamp},
+    events::{
+        cursor, cursor_schema, decode_uuid_cursor, encode_uuid_cursor, enum_schema, page_size,
+        timestamp,
+    },
+    extract::ApiQuery,
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListParams {
+    /// Page size; default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
+    /// `next_cursor` of the previous page; empty means the first page.
+    #[param(schema_with = cursor_schema)]
     cursor: Option<String>,
     source: Option<String>,
+    #[param(schema_with = reason_schema)]
     reason: Option<String>,
+}
+
+fn reason_schema() -> utoipa::openapi::Object {
+    enum_schema(&RejectionReason::ALL.map(RejectionReason::as_str))
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -52,24 +62,16 @@ pub struct RejectionView {
 pub async fn list(
     Authorized(caller, _): Authorized<RejectionsRead>,
     State(state): State<AppState>,
-    params: Result<Query<ListParams>, QueryRejection>,
+    ApiQuery(params): ApiQuery<ListParams>,
 ) -> Result<Json<RejectionList>, ApiError> {
-    let Query(params) = params.map_err(|rejection| ApiError::BadRequest {
-        code: "invalid_query",
-        detail: rejection.body_text(),
-    })?;
     let reason = params
         .reason
         .as_deref()
         .map(RejectionReason::parse)
         .transpose()
-        .map_err(|err| ApiError::BadRequest {
-            code: "invalid_query",
-            detail: err.to_string(),
-        })?;
-    let after = params
-        .cursor
-        .as_deref()
+        .map_err(|err| ApiError::InvalidQuery(err.to_string()))?;
+    let limit = page_size(params.limit)?;
+    let after = cursor(params.cursor.as_deref())
         .map(decode_uuid_cursor)
         .transpose()?;
     let sources = source_scope(&caller, params.source)?;
@@ -78,8 +80,8 @@ pub async fn list(
         only_sources: sources.only,
         reason,
     };
-    tracing::debug!(caller = %caller.subject, ?filter, "listing rejections");
-    let page = state.rejections.page(&filter, after, params.limit).await?;
+    tracing::debug!(caller = ?caller.subject, ?filter, "listing rejections");
+    let page = state.rejections.page(&filter, after, limit).await?;
     Ok(Json(RejectionList {
         items: page.rejections.into_iter().map(view).collect(),
         next_cursor: page.next.map(encode_uuid_cursor),

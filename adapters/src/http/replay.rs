@@ -1,12 +1,9 @@
 //! `POST /events/{id}/replay` and `POST /events/replay`: re-queue finished events.
 
-use application::{
-    ReplayError,
-    ports::{ReplayFilter, ReplayOutcome},
-};
+use application::ports::{ReplayFilter, ReplayOutcome};
 use axum::{
     Json,
-    extract::{Path, State, rejection::JsonRejection},
+    extract::{Path, State},
     http::StatusCode,
 };
 use chrono::{DateTime, Utc};
@@ -19,6 +16,7 @@ use super::{
     auth::{Authorized, EventsReplay, source_scope},
     error::ApiError,
     error::ErrorBody,
+    extract::ApiJson,
 };
 
 /// Re-queues one processed or dead event.
@@ -48,24 +46,21 @@ pub async fn one(
             return Err(ApiError::NotFound("no event has this id"));
         }
     }
-    tracing::info!(caller = %caller.subject, %key, "replay requested");
+    tracing::info!(caller = ?caller.subject, %key, "replay requested");
     match state.replay.one(key).await? {
         ReplayOutcome::Requeued => Ok((
             StatusCode::ACCEPTED,
             Json(json!({ "status": "requeued", "id": key.to_string() })),
         )),
         ReplayOutcome::NotFound => Err(ApiError::NotFound("no event has this id")),
-        ReplayOutcome::NotReplayable(status) => Err(ApiError::Rejected {
-            status: StatusCode::CONFLICT,
-            code: "not_replayable",
-            detail: format!("the event is {status}; only processed or dead events can be replayed"),
-        }),
+        ReplayOutcome::NotReplayable(status) => Err(ApiError::NotReplayable(status)),
     }
 }
 
 #[derive(Debug, Default, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FilterBody {
+    #[schema(schema_with = replayable_status_schema)]
     status: Option<String>,
     source: Option<String>,
     #[serde(rename = "type")]
@@ -76,32 +71,39 @@ pub struct FilterBody {
     received_before: Option<DateTime<Utc>>,
 }
 
+/// `processed`, `dead` or null (no status filter).
+fn replayable_status_schema() -> utoipa::openapi::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(SchemaType::from_iter([Type::String, Type::Null]))
+        .enum_values(Some([
+            Value::from(EventStatus::Processed.as_str()),
+            Value::from(EventStatus::Dead.as_str()),
+            Value::Null,
+        ]))
+        .build()
+}
+
 /// Re-queues every processed or dead event matching the filter.
 #[utoipa::path(post, path = "/events/replay", tag = "dashboard", request_body = FilterBody,
     security(("bearer" = ["events:replay"])),
     responses((status = 200, description = "How many were re-queued", body = Object),
         (status = 400, description = "Bad JSON or filter", body = ErrorBody),
-        (status = 422, description = "Unknown field", body = ErrorBody),
+        (status = 413, description = "Body over the limit", body = ErrorBody),
+        (status = 415, description = "Not `Content-Type: application/json`", body = ErrorBody),
+        (status = 422, description = "Unknown field or wrong type", body = ErrorBody),
         (status = 401, description = "Missing or invalid token", body = ErrorBody), (status = 403, description = "The token lacks the scope or the source", body = ErrorBody), (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
 pub async fn matching(
     Authorized(caller, _): Authorized<EventsReplay>,
     State(state): State<AppState>,
-    body: Result<Json<FilterBody>, JsonRejection>,
+    ApiJson(body): ApiJson<FilterBody>,
 ) -> Result<Json<Value>, ApiError> {
-    let Json(body) = body.map_err(|rejection| ApiError::Rejected {
-        status: rejection.status(),
-        code: "invalid_body",
-        detail: rejection.body_text(),
-    })?;
     let status = body
         .status
         .as_deref()
         .map(EventStatus::parse)
         .transpose()
-        .map_err(|err| ApiError::BadRequest {
-            code: "invalid_filter",
-            detail: err.to_string(),
-        })?;
+        .map_err(|err| ApiError::InvalidFilter(err.to_string()))?;
     let sources = source_scope(&caller, body.source)?;
     let filter = ReplayFilter {
         status,
@@ -111,19 +113,7 @@ pub async fn matching(
         received_after: body.received_after,
         received_before: body.received_before,
     };
-    tracing::info!(caller = %caller.subject, ?filter, "bulk replay requested");
+    tracing::info!(caller = ?caller.subject, ?filter, "bulk replay requested");
     let count = state.replay.matching(&filter).await?;
     Ok(Json(json!({ "requeued": count })))
-}
-
-impl From<ReplayError> for ApiError {
-    fn from(err: ReplayError) -> Self {
-        match err {
-            ReplayError::InvalidStatus(_) => Self::BadRequest {
-                code: "invalid_filter",
-                detail: err.to_string(),
-            },
-            ReplayError::Store(err) => err.into(),
-        }
-    }
 }

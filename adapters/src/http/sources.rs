@@ -43,7 +43,7 @@ pub async fn list(
     Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,
 ) -> Result<Json<SourceList>, ApiError> {
-    tracing::debug!(caller = %caller.subject, "listing sources");
+    tracing::debug!(caller = ?caller.subject, "listing sources");
     let report = state.sources.report().await?;
     Ok(Json(SourceList {
         items: report

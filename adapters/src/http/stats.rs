@@ -43,7 +43,7 @@ pub async fn show(
     Authorized(caller, _): Authorized<StatsRead>,
     State(state): State<AppState>,
 ) -> Result<Json<StatsView>, ApiError> {
-    tracing::debug!(caller = %caller.subject, "reading stats");
+    tracing::debug!(caller = ?caller.subject, "reading stats");
     let report = state.stats.report(caller.sources.clone()).await?;
     Ok(Json(StatsView {
         by_status: report.by_status,

@@ -2,7 +2,7 @@
 
 use std::{convert::Infallible, net::SocketAddr};
 
-use application::receive::Delivery;
+use application::receive::{Delivery, EdgeRefusal};
 use axum::{
     Json,
     body::Body,
@@ -20,12 +20,13 @@ use super::{
 };
 use crate::observability::Received;
 use application::Receipt;
+use serde_json::json;
 
 /// The source the seed's `POST /webhook` route receives for.
 pub const DEFAULT_SOURCE: &str = "default";
 
 /// Request headers as the domain reads them.
-struct HttpHeaders<'a>(&'a HeaderMap);
+pub(super) struct HttpHeaders<'a>(pub &'a HeaderMap);
 
 impl Headers for HttpHeaders<'_> {
     fn get(&self, name: &str) -> Option<&str> {
@@ -65,15 +66,15 @@ pub(super) struct ReceiptBody<'a> {
     request_body(content = String, content_type = "application/json",
         description = "The sender's raw bytes; the signature is checked over them exactly"),
     responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
-        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again; or, for a Slack source, the answer to a signed `url_verification` handshake (`{\"challenge\"}`)", body = ReceiptBody),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature, or too many signatures offered", body = ErrorBody),
         (status = 404, description = "Unknown source", body = ErrorBody),
         (status = 408, description = "Request timeout", body = ErrorBody),
         (status = 413, description = "Body over the source's limit", body = ErrorBody),
         (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
         (status = 422, description = "No usable event id", body = ErrorBody),
-        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
+        (status = 503, description = "Database unavailable, too many requests or body bytes in flight; see Retry-After", body = ErrorBody)))]
 pub async fn receive_default(
     State(state): State<AppState>,
     PeerAddr(peer): PeerAddr,
@@ -91,15 +92,15 @@ pub async fn receive_default(
     request_body(content = String, content_type = "application/json",
         description = "The sender's raw bytes; the signature is checked over them exactly"),
     responses((status = 202, description = "Accepted: stored and queued", body = ReceiptBody),
-        (status = 200, description = "Duplicate: already stored, not processed again", body = ReceiptBody),
+        (status = 200, description = "Duplicate: already stored, not processed again; or, for a Slack source, the answer to a signed `url_verification` handshake (`{\"challenge\"}`)", body = ReceiptBody),
         (status = 400, description = "Malformed JSON", body = ErrorBody),
-        (status = 401, description = "Missing or invalid signature", body = ErrorBody),
+        (status = 401, description = "Missing or invalid signature, or too many signatures offered", body = ErrorBody),
         (status = 404, description = "Unknown source", body = ErrorBody),
         (status = 408, description = "Request timeout", body = ErrorBody),
         (status = 413, description = "Body over the source's limit", body = ErrorBody),
         (status = 415, description = "Non-JSON Content-Type for a JSON source", body = ErrorBody),
         (status = 422, description = "No usable event id", body = ErrorBody),
-        (status = 503, description = "Database unavailable or overloaded; see Retry-After", body = ErrorBody)))]
+        (status = 503, description = "Database unavailable, too many requests or body bytes in flight; see Retry-After", body = ErrorBody)))]
 pub async fn receive_for_source(
     State(state): State<AppState>,
     Path(source): Path<String>,
@@ -112,6 +113,34 @@ pub async fn receive_for_source(
         .inspect_err(|err| state.intake_metrics.rejected(&source, err.code()))
 }
 
+/// Records a webhook the HTTP edge refused before the receive use case
+/// ran (which records its own refusals), e.g. 413, 415, 408, 503.
+pub(super) fn record_edge_refusal(
+    state: &AppState,
+    source: &str,
+    peer: Option<SocketAddr>,
+    headers: &dyn domain::Headers,
+    err: &ApiError,
+) {
+    if let Some(reason) = err.edge_rejection_reason() {
+        state.receive.record_refusal(&EdgeRefusal {
+            source,
+            reason,
+            headers,
+            remote_addr: peer,
+        });
+    }
+}
+
+/// The source a webhook path names: `/webhook` is `default`.
+pub(super) fn source_of_path(path: &str) -> Option<&str> {
+    if path == "/webhook" {
+        return Some(DEFAULT_SOURCE);
+    }
+    path.strip_prefix("/webhooks/")
+        .filter(|name| !name.is_empty() && !name.contains('/'))
+}
+
 async fn receive(
     state: &AppState,
     source: &str,
@@ -119,7 +148,21 @@ async fn receive(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let body = read_body(state.intake.for_source(source), headers, body).await?;
+    // Held until the answer: these bytes count against the budget until then.
+    let (body, _reservation) = match read_body(
+        state.intake.for_source(source),
+        &state.body_budget,
+        headers,
+        body,
+    )
+    .await
+    {
+        Ok(read) => read,
+        Err(err) => {
+            record_edge_refusal(state, source, peer, &HttpHeaders(headers), &err);
+            return Err(err);
+        }
+    };
     let receipt = state
         .receive
         .execute(Delivery {
@@ -157,6 +200,10 @@ async fn receive(
             };
             state.intake_metrics.received(source, outcome);
             (StatusCode::OK, "duplicate", key, event_id)
+        }
+        // Slack's Events API handshake: echo the challenge, store nothing.
+        Receipt::Challenge { challenge } => {
+            return Ok((StatusCode::OK, Json(json!({ "challenge": challenge }))).into_response());
         }
     };
     let body = ReceiptBody {

@@ -204,7 +204,7 @@ fn development_secrets_are_found_in_secrets_lists_too() {
     let settings = load("[sources.default]\nsecrets = [\"supersecret\"]\n").unwrap();
     assert_eq!(
         settings.development_secrets_in_use(),
-        ["auth.jwt_secret", "sources.default.secrets[0]"]
+        ["sources.default.secrets[0]"]
     );
 }
 

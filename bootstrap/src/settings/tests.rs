@@ -17,6 +17,10 @@ fn file(contents: &str) -> tempfile::NamedTempFile {
     file
 }
 
+/// Random-looking values of 64 hex characters, as `hookd secret` prints.
+const RANDOM_A: &str = "3f9c1e0b7a5d48e2c6f1a09b8d7e3c2154a6b9f0e8d7c6b5a4938271605f4e3d";
+const RANDOM_B: &str = "a1b2c3d4e5f60718293a4b5c6d7e8f90112233445566778899aabbccddeeff00";
+
 fn error_of(result: anyhow::Result<Settings>) -> String {
     format!("{:#}", result.unwrap_err())
 }
@@ -26,6 +30,10 @@ fn defaults_run_on_sqlite_with_development_secrets() {
     let settings = Settings::defaults().unwrap();
     assert_eq!(settings.environment, Environment::Development);
     assert_eq!(settings.server.bind.port(), 8000);
+    // Only this machine can reach a development instance.
+    assert!(settings.server.bind.ip().is_loopback());
+    // Generated at start, beside the database (crate::dev_secret).
+    assert!(settings.auth.jwt_secret.is_none());
     assert_eq!(
         settings.database.url.expose_secret(),
         "sqlite://data/hookd.db?mode=rwc"
@@ -33,7 +41,7 @@ fn defaults_run_on_sqlite_with_development_secrets() {
     assert_eq!(settings.processing.workers, 4);
     assert_eq!(
         settings.development_secrets_in_use(),
-        ["auth.jwt_secret", "sources.default.secret"]
+        ["sources.default.secret"]
     );
 }
 
@@ -106,13 +114,13 @@ fn production_refuses_development_secrets() {
 
 #[test]
 fn production_refuses_short_secrets() {
-    let long = "x".repeat(32);
+    let long = RANDOM_A;
     let err = error_of(Settings::load_with_env(
         None,
         env(&[
             ("HOOKD__ENVIRONMENT", "production"),
-            ("HOOKD__AUTH__JWT_SECRET", &long),
-            ("HOOKD__SOURCES__DEFAULT__SECRET", "short-secret"),
+            ("HOOKD__AUTH__JWT_SECRET", long),
+            ("HOOKD__SOURCES__DEFAULT__SECRET", "short-random-9f8e"),
         ]),
     ));
     assert!(
@@ -123,13 +131,12 @@ fn production_refuses_short_secrets() {
 
 #[test]
 fn production_starts_with_long_secrets() {
-    let long = "x".repeat(32);
     let settings = Settings::load_with_env(
         None,
         env(&[
             ("HOOKD__ENVIRONMENT", "production"),
-            ("HOOKD__AUTH__JWT_SECRET", &long),
-            ("HOOKD__SOURCES__DEFAULT__SECRET", &long),
+            ("HOOKD__AUTH__JWT_SECRET", RANDOM_A),
+            ("HOOKD__SOURCES__DEFAULT__SECRET", RANDOM_B),
         ]),
     )
     .unwrap();
@@ -141,7 +148,6 @@ fn debug_output_never_shows_secrets() {
     let settings = Settings::defaults().unwrap();
     let shown = format!("{settings:?}");
     assert!(!shown.contains(DEV_WEBHOOK_SECRET), "{shown}");
-    assert!(!shown.contains(DEV_JWT_SECRET), "{shown}");
 }
 
 #[test]
@@ -195,4 +201,71 @@ fn hardening_settings_must_be_positive() {
             "{key}"
         );
     }
+}
+
+#[test]
+fn production_requires_a_jwt_secret() {
+    let err = error_of(Settings::load_with_env(
+        None,
+        env(&[
+            ("HOOKD__ENVIRONMENT", "production"),
+            ("HOOKD__SOURCES__DEFAULT__SECRET", RANDOM_B),
+        ]),
+    ));
+    assert!(err.starts_with("auth.jwt_secret: is required"), "{err}");
+}
+
+/// The docker-compose.yml placeholders of old, and values with too little
+/// variety, do not start a production instance.
+#[test]
+fn production_refuses_placeholder_and_low_variety_secrets() {
+    for (key, value, expected) in [
+        (
+            "HOOKD__AUTH__JWT_SECRET",
+            "change-me-to-a-random-secret-of-32-bytes-or-more",
+            "auth.jwt_secret: looks like a placeholder",
+        ),
+        (
+            "HOOKD__SOURCES__DEFAULT__SECRET",
+            "change-me-to-the-webhook-secret-of-32-bytes-or-more",
+            "sources.default.secret: looks like a placeholder",
+        ),
+        (
+            "HOOKD__AUTH__JWT_SECRET",
+            "abababababababababababababababababab",
+            "auth.jwt_secret: has fewer than 10 distinct bytes",
+        ),
+    ] {
+        let mut pairs = vec![
+            ("HOOKD__ENVIRONMENT", "production"),
+            ("HOOKD__AUTH__JWT_SECRET", RANDOM_A),
+            ("HOOKD__SOURCES__DEFAULT__SECRET", RANDOM_B),
+        ];
+        pairs.retain(|(k, _)| *k != key);
+        pairs.push((key, value));
+        let err = error_of(Settings::load_with_env(None, env(&pairs)));
+        assert!(err.starts_with(expected), "{value}: {err}");
+    }
+}
+
+/// The 32-byte minimum applies to every source and scheme in production,
+/// not only to the source `default`.
+#[test]
+fn production_applies_the_minimum_to_every_scheme() {
+    for scheme in ["github", "shopify", "slack", "stripe", "hmac-hex"] {
+        let config = file(&format!(
+            "environment = \"production\"\n[auth]\njwt_secret = \"{RANDOM_A}\"\n\
+             [sources.other]\nscheme = \"{scheme}\"\nsecret = \"x\"\n"
+        ));
+        let err = error_of(Settings::load_with_env(Some(config.path()), None));
+        assert!(
+            err.starts_with("sources.other.secret: must be at least 32 bytes"),
+            "{scheme}: {err}"
+        );
+    }
+    let config = file(&format!(
+        "environment = \"production\"\n[auth]\njwt_secret = \"{RANDOM_A}\"\n\
+         [sources.other]\nscheme = \"github\"\nsecret = \"{RANDOM_B}\"\n"
+    ));
+    assert!(Settings::load_with_env(Some(config.path()), None).is_ok());
 }

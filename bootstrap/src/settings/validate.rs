@@ -2,7 +2,9 @@
 
 use secrecy::ExposeSecret as _;
 
-use super::{Environment, JwtAlgorithm, MIN_PRODUCTION_SECRET_BYTES, Settings};
+use domain::signature::standard_webhooks::PUBLIC_KEY_PREFIX;
+
+use super::{Environment, JwtAlgorithm, MIN_PRODUCTION_SECRET_BYTES, Settings, strength::weakness};
 
 impl Settings {
     /// # Errors
@@ -66,10 +68,22 @@ impl Settings {
         ] {
             ensure(value >= 1, key, "must be at least 1")?;
         }
+        for (key, value) in [
+            (
+                "server.max_concurrent_requests",
+                self.server.max_concurrent_requests,
+            ),
+            (
+                "server.max_signature_candidates",
+                self.server.max_signature_candidates,
+            ),
+        ] {
+            ensure(value >= 1, key, "must be at least 1")?;
+        }
         ensure(
-            self.server.max_concurrent_requests >= 1,
-            "server.max_concurrent_requests",
-            "must be at least 1",
+            self.server.max_inflight_body_bytes >= self.server.max_body_bytes,
+            "server.max_inflight_body_bytes",
+            "must be at least server.max_body_bytes, or no full-size body could be read",
         )?;
         let url = self.database.url.expose_secret();
         ensure(
@@ -112,7 +126,8 @@ impl Settings {
                 "is for RS256, ES256 and EdDSA; HS256 uses auth.jwt_secret",
             )?;
             ensure(
-                !self.jwt_secret().expose_secret().is_empty(),
+                self.jwt_secret()
+                    .is_none_or(|secret| !secret.expose_secret().is_empty()),
                 "auth.jwt_secret",
                 "must not be empty",
             )
@@ -130,30 +145,47 @@ impl Settings {
         }
     }
 
+    /// Production takes no development default and no weak secret: each is
+    /// at least 32 bytes, not a placeholder, and varied enough to be random.
     fn validate_production(&self) -> anyhow::Result<()> {
         if let Some(key) = self.development_secrets_in_use().first() {
             anyhow::bail!("{key}: the development secret may not be used in production");
         }
-        ensure(
-            self.auth.algorithm != JwtAlgorithm::Hs256
-                || self.jwt_secret().expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
-            "auth.jwt_secret",
-            "must be at least 32 bytes in production",
-        )?;
-        // The seed's rule for its own source; other sources follow the
-        // per-scheme minimum (`domain::signature::too_short`).
-        if let Some(source) = self.sources.get("default")
-            && source.scheme.as_deref().is_none_or(|s| s == "hmac-hex")
-        {
-            for secret in source.configured_secrets("default") {
-                ensure(
-                    secret.value.expose_secret().len() >= MIN_PRODUCTION_SECRET_BYTES,
-                    &secret.key,
-                    "must be at least 32 bytes in production",
+        if self.auth.algorithm == JwtAlgorithm::Hs256 {
+            let secret = self.jwt_secret().ok_or_else(|| {
+                anyhow::anyhow!(
+                    "auth.jwt_secret: is required in production (generate one with `hookd secret`)"
+                )
+            })?;
+            strong("auth.jwt_secret", secret.expose_secret())?;
+        }
+        for (name, source) in &self.sources {
+            for secret in source.configured_secrets(name) {
+                let value = secret.value.expose_secret();
+                // A public key verifies but cannot sign: nothing to guess.
+                if value.starts_with(PUBLIC_KEY_PREFIX) {
+                    continue;
+                }
+                strong(&secret.key, value)?;
+            }
+            if let Some(forward) = &source.handler.forward_secret {
+                strong(
+                    &format!("sources.{name}.handler.forward_secret"),
+                    forward.expose_secret(),
                 )?;
             }
         }
+        if let Some(token) = &self.metrics.token {
+            strong("metrics.token", token.expose_secret())?;
+        }
         Ok(())
+    }
+}
+
+fn strong(key: &str, value: &str) -> anyhow::Result<()> {
+    match weakness(value, MIN_PRODUCTION_SECRET_BYTES) {
+        Some(reason) => anyhow::bail!("{key}: {reason}"),
+        None => Ok(()),
     }
 }
 

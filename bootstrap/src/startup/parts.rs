@@ -80,7 +80,14 @@ pub fn jwt_settings(settings: &Settings) -> anyhow::Result<JwtSettings> {
     let (algorithm, key) = match auth.algorithm {
         JwtAlgorithm::Hs256 => (
             Algorithm::HS256,
-            settings.jwt_secret().expose_secret().as_bytes().to_vec(),
+            settings
+                .jwt_secret()
+                .context(
+                    "auth.jwt_secret: not set (in development `hookd serve` and `hookd token` generate it)",
+                )?
+                .expose_secret()
+                .as_bytes()
+                .to_vec(),
         ),
         asymmetric => {
             let path = auth

@@ -11,6 +11,7 @@
 //! that is what configuration parsers (humantime, serde) produce; only whole
 //! seconds count, as provider timestamps are whole seconds.
 
+mod candidates;
 pub mod event_id_source;
 pub mod github;
 pub mod hmac_hex;
@@ -38,6 +39,7 @@ use chrono::{DateTime, Utc};
 
 use crate::SigningSecret;
 
+pub use candidates::DEFAULT_MAX_CANDIDATES;
 pub use event_id_source::EventIdSource;
 pub use kind::{SchemeKind, UnknownScheme};
 pub use secret_rules::{MIN_SECRET_LEN, SecretError, too_short, validate_secret};
@@ -158,6 +160,9 @@ pub enum SignatureError {
     /// has not switched to the new secret yet (or the old one leaked).
     #[error("the signature was made with a secret that has expired")]
     ExpiredSecret,
+    /// More signatures offered than the limit allows; none was checked.
+    #[error("the request offers more signatures than this server checks")]
+    TooManySignatures,
 }
 
 impl SignatureError {
@@ -169,6 +174,7 @@ impl SignatureError {
             Self::Stale => "stale",
             Self::Future => "future",
             Self::ExpiredSecret => "expired_secret",
+            Self::TooManySignatures => "malformed",
         }
     }
 }

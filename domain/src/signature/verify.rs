@@ -1,12 +1,13 @@
 //! [`SignatureScheme::verify`]: dispatch to the scheme's verifier, over the
 //! secrets still valid at `now`, telling a signature made with an expired
-//! secret (`ExpiredSecret`) from a stranger's (`Mismatch`).
+//! secret (`ExpiredSecret`) from a stranger's (`Mismatch`), after refusing a
+//! request that offers too many signatures (`TooManySignatures`).
 
 use chrono::{DateTime, Utc};
 
 use super::{
-    Headers, SignatureError, SignatureScheme, Verified, github, hmac_hex, shopify, slack,
-    standard_webhooks, stripe,
+    DEFAULT_MAX_CANDIDATES, Headers, SignatureError, SignatureScheme, Verified, github, hmac_hex,
+    shopify, slack, standard_webhooks, stripe,
 };
 use crate::SigningSecret;
 
@@ -27,6 +28,26 @@ impl SignatureScheme {
         body: &[u8],
         now: DateTime<Utc>,
     ) -> Result<Verified, SignatureError> {
+        self.verify_bounded(secrets, headers, body, now, DEFAULT_MAX_CANDIDATES)
+    }
+
+    /// [`SignatureScheme::verify`], refusing a request that offers more than
+    /// `max_candidates` signatures before checking any of them.
+    ///
+    /// # Errors
+    /// [`SignatureError::TooManySignatures`] over the limit, otherwise as
+    /// [`SignatureScheme::verify`].
+    pub fn verify_bounded(
+        &self,
+        secrets: &[SigningSecret],
+        headers: &dyn Headers,
+        body: &[u8],
+        now: DateTime<Utc>,
+        max_candidates: usize,
+    ) -> Result<Verified, SignatureError> {
+        if self.candidate_count(headers) > max_candidates {
+            return Err(SignatureError::TooManySignatures);
+        }
         // The common case, no secret expired: no copies.
         if secrets.iter().all(|secret| secret.is_valid_at(now)) {
             return self.verify_with(secrets, headers, body, now);
