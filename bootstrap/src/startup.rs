@@ -79,6 +79,8 @@ pub struct Application {
     /// PostgreSQL: keeps this instance's liveness lock; stopped last, after
     /// the workers have settled or released what they held.
     liveness: Option<(JoinHandle<()>, CancellationToken)>,
+    /// Its background writers are stopped once the HTTP server has drained.
+    store: Arc<SeaOrmStore>,
 }
 
 impl std::fmt::Debug for Application {
@@ -256,6 +258,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         abort,
         grace: Duration::from_secs(processing.shutdown_grace_seconds),
         liveness,
+        store,
     })
 }
 
@@ -312,6 +315,7 @@ impl Application {
             abort,
             grace,
             liveness,
+            store,
             ..
         } = self;
         let close_connections = CancellationToken::new();
@@ -342,6 +346,8 @@ impl Application {
                 if !server.is_finished() {
                     log_task_end("HTTP server", (&mut server).await);
                 }
+                // Nothing submits events or rejections any more.
+                store.stop_writers().await;
             };
             tokio::join!(http, join_all(&mut workers));
         };
@@ -361,6 +367,7 @@ impl Application {
                         if !server.is_finished() {
                             log_task_end("HTTP server", (&mut server).await);
                         }
+                        store.stop_writers().await;
                     },
                     join_all(&mut workers)
                 )

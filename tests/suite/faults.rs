@@ -84,6 +84,7 @@ on_both_backends!(
     a_slow_handler_does_not_hold_back_the_finished_events_of_its_batch,
     events_of_a_source_no_longer_configured_wait_visibly_instead_of_being_dropped,
     a_replayed_fifo_event_waits_for_the_one_in_flight,
+    a_rejection_recorded_just_before_shutdown_is_written_before_exit,
 );
 
 /// A handler that takes `slow_for` on one event id and records how many of
@@ -303,4 +304,22 @@ async fn a_replayed_fifo_event_waits_for_the_one_in_flight(backend: Backend) {
     assert_eq!(handler.most_in_flight.load(Ordering::SeqCst), 1);
     assert_eq!(handler.calls(), vec!["evt_1", "evt_2", "evt_1"]);
     app.stop().await;
+}
+
+/// Issue 8, "Also": the quarantine writer (like the ingest batch writers) is
+/// stopped by shutdown once the HTTP server has drained, writes what is
+/// queued, and is awaited: no record is lost to a detached task.
+async fn a_rejection_recorded_just_before_shutdown_is_written_before_exit(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |_| {}).await;
+    let forged = app.post_webhook(&body("evt_forged"), Some("00")).await;
+    assert_eq!(forged.status(), StatusCode::UNAUTHORIZED);
+    let conn = db.connect().await;
+    app.stop().await;
+    assert_eq!(
+        hookd_tests::db::scalar(&conn, "SELECT COUNT(*) FROM rejections").await,
+        1
+    );
 }

@@ -23,6 +23,7 @@ use sea_orm::{
     sea_query::{Expr, OnConflict},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
@@ -32,6 +33,7 @@ use super::{
     error::{Failure, classify},
     sequence::Sequence,
     time::to_micros,
+    writers::Writers,
 };
 
 /// How new events are batched into commits.
@@ -91,19 +93,29 @@ impl Batcher {
         settings: IngestSettings,
         sequence: Arc<Sequence>,
         fifo_sources: Arc<[String]>,
+        writers: &Writers,
     ) -> Self {
         let (queue, pending) = mpsc::channel(settings.max_batch * 4);
         let pending = Arc::new(Mutex::new(pending));
-        let writers = match db.get_database_backend() {
+        let count = match db.get_database_backend() {
             sea_orm::DbBackend::Sqlite => 1,
             _ => settings.writers.max(1),
         };
-        for _ in 0..writers {
+        for _ in 0..count {
             let order = Order {
                 sequence: sequence.clone(),
                 fifo_sources: fifo_sources.clone(),
             };
-            tokio::spawn(write_batches(db.clone(), pending.clone(), settings, order));
+            writers.spawn(
+                "ingest batch writer",
+                write_batches(
+                    db.clone(),
+                    pending.clone(),
+                    settings,
+                    order,
+                    writers.stop_token(),
+                ),
+            );
         }
         Self { queue }
     }
@@ -126,12 +138,20 @@ async fn write_batches(
     pending: Arc<Mutex<mpsc::Receiver<Pending>>>,
     settings: IngestSettings,
     order: Order,
+    stop: CancellationToken,
 ) {
     loop {
         let batch = {
             let mut pending = pending.lock().await;
-            let Some(first) = pending.recv().await else {
-                tracing::debug!("event store closed; batch writer exits");
+            // Once stopped (the HTTP server has drained), what is queued is
+            // still written; then the writer exits.
+            let first = tokio::select! {
+                biased;
+                first = pending.recv() => first,
+                () = stop.cancelled() => pending.try_recv().ok(),
+            };
+            let Some(first) = first else {
+                tracing::debug!("batch writer stopped");
                 return;
             };
             let mut bytes = first.event.body.len();

@@ -21,6 +21,7 @@ mod sequence;
 mod stats;
 mod time;
 mod usage;
+mod writers;
 
 use std::{sync::Arc, time::Duration};
 
@@ -32,7 +33,7 @@ use sea_orm::{
 
 pub use self::ingest::IngestSettings;
 pub use self::rejections::RejectionWriter;
-use self::{ingest::Batcher, liveness::Liveness, sequence::Sequence};
+use self::{ingest::Batcher, liveness::Liveness, sequence::Sequence, writers::Writers};
 
 /// How long a starting process waits for the SQLite database's previous
 /// holder to exit (an orchestrator may overlap a restart).
@@ -72,6 +73,7 @@ pub struct SeaOrmStore {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
     batcher: Arc<Batcher>,
+    writers: Arc<Writers>,
     acquire_timeout: Duration,
     fifo_sources: Arc<[String]>,
     claimable_sources: Option<Arc<[String]>>,
@@ -111,16 +113,19 @@ impl SeaOrmStore {
         };
         let sequence = Arc::new(Sequence::default());
         let fifo_sources: Arc<[String]> = settings.fifo_sources.clone().into();
+        let writers = Arc::new(Writers::default());
         let batcher = Arc::new(Batcher::start(
             writer.clone(),
             settings.ingest,
             sequence.clone(),
             fifo_sources.clone(),
+            &writers,
         ));
         Ok(Self {
             writer,
             reader,
             batcher,
+            writers,
             acquire_timeout: settings.acquire_timeout,
             fifo_sources,
             claimable_sources: settings.claimable_sources.clone().map(Into::into),
@@ -235,6 +240,13 @@ impl SeaOrmStore {
             return Ok(None);
         }
         Ok(Some(self.liveness.keep(&self.url, stop).await?))
+    }
+
+    /// Stops the background writers (ingest batches, quarantine) once nothing
+    /// will submit to them any more — after the HTTP server has drained: each
+    /// writes what is queued and exits, and each exit is logged.
+    pub async fn stop_writers(&self) {
+        self.writers.stop().await;
     }
 
     async fn ping_database(&self) -> Result<(), error::Failure> {

@@ -15,6 +15,7 @@ use sea_orm::{
     QuerySelect, prelude::Uuid,
 };
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 use super::{
     SeaOrmStore,
@@ -36,10 +37,18 @@ pub struct RejectionWriter {
 }
 
 impl RejectionWriter {
-    /// Starts the writer task; it ends (and says so) once the writer is dropped.
+    /// Starts the writer task; it stops with the store's writers
+    /// ([`SeaOrmStore::stop_writers`]), or once this writer is dropped.
     pub fn start(store: &SeaOrmStore, capacity: usize) -> Self {
         let (queue, pending) = mpsc::channel(capacity.max(1));
-        tokio::spawn(write_rejections(store.connection().clone(), pending));
+        store.writers.spawn(
+            "quarantine writer",
+            write_rejections(
+                store.connection().clone(),
+                pending,
+                store.writers.stop_token(),
+            ),
+        );
         Self {
             queue,
             dropped: Arc::new(AtomicU64::new(0)),
@@ -59,8 +68,18 @@ impl RejectionSink for RejectionWriter {
     }
 }
 
-async fn write_rejections(db: DatabaseConnection, mut pending: mpsc::Receiver<Rejection>) {
-    while let Some(first) = pending.recv().await {
+async fn write_rejections(
+    db: DatabaseConnection,
+    mut pending: mpsc::Receiver<Rejection>,
+    stop: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            biased;
+            first = pending.recv() => first,
+            () = stop.cancelled() => pending.try_recv().ok(),
+        };
+        let Some(first) = first else { break };
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             let Ok(next) = pending.try_recv() else { break };
