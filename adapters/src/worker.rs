@@ -1,4 +1,4 @@
-//! The worker loop: a thin loop around `Processor::process_continuously`.
+//! The worker loop: a thin loop around `Processor::process_next_batch`.
 
 use std::{sync::Arc, time::Duration};
 
@@ -25,7 +25,7 @@ pub async fn run_worker(
     let batch_size = processor.batch_size();
     tracing::debug!(%worker, "worker started");
     while !shutdown.is_cancelled() {
-        match processor.process_continuously(&shutdown, &abort).await {
+        match processor.process_next_batch(&shutdown, &abort).await {
             Ok(report) if report.claimed > 0 => {
                 // There may be more: go again, and after a full batch let an
                 // idle worker help.

@@ -1,5 +1,5 @@
-//! Processing queued events: one step (`process_next_batch`) that a worker
-//! loop calls over and over.
+//! Processing queued events: one step (`process_next_batch`, which keeps
+//! the worker full while there is work) that a worker loop calls over and over.
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -95,40 +95,22 @@ impl Processor {
 
     /// Claims a batch of due events, runs the handler on each (concurrently,
     /// each under the handler timeout, a panic counted as a failure) and
-    /// records every outcome as soon as its attempt ends.
+    /// records every outcome as soon as its attempt ends. It keeps the worker
+    /// full: when half of its slots are free and the last claim was full
+    /// (there is more work), it claims again while the others still run, so
+    /// one slow handler never idles the rest — until `stop_claiming` is
+    /// cancelled (already cancelled: one batch). It returns when nothing it
+    /// claimed is still running.
     ///
     /// # Errors
-    /// [`QueueError`] when the queue cannot be read; nothing is claimed then.
+    /// [`QueueError`] when the first claim fails; nothing is claimed then.
     ///
     /// Cancelling `abort` stops the handlers still running and releases
     /// their events at once (used when the shutdown grace period is over).
+    #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
     pub async fn process_next_batch(
         &self,
-        abort: &CancellationToken,
-    ) -> Result<BatchReport, QueueError> {
-        self.step(None, abort).await
-    }
-
-    /// Like [`Processor::process_next_batch`], but keeps the worker full: when
-    /// half of its slots are free and the last claim was full (there is more
-    /// work), it claims again while the others still run, so one slow
-    /// handler never idles the rest. It stops claiming once `stop_claiming`
-    /// is cancelled and returns when nothing it claimed is still running.
-    ///
-    /// # Errors
-    /// As [`Processor::process_next_batch`], for the first claim.
-    pub async fn process_continuously(
-        &self,
         stop_claiming: &CancellationToken,
-        abort: &CancellationToken,
-    ) -> Result<BatchReport, QueueError> {
-        self.step(Some(stop_claiming), abort).await
-    }
-
-    #[tracing::instrument(skip_all, fields(worker = %self.worker_id))]
-    async fn step(
-        &self,
-        refill_until: Option<&CancellationToken>,
         abort: &CancellationToken,
     ) -> Result<BatchReport, QueueError> {
         let capacity = self.settings.batch_size;
@@ -166,8 +148,7 @@ impl Processor {
                     report.fenced += self.settle(settlements).await;
 
                     let free = capacity as usize - running.len();
-                    let refill = refill_until.is_some_and(|stop| !stop.is_cancelled());
-                    if refill && more_due && free * 2 >= capacity as usize {
+                    if !stop_claiming.is_cancelled() && more_due && free * 2 >= capacity as usize {
                         let wanted = u32::try_from(free).unwrap_or(capacity);
                         match self.claim(wanted).await {
                             Ok(claimed) => {

@@ -22,6 +22,13 @@ fn event(attempt: u32) -> ClaimedEvent {
     }
 }
 
+/// A `stop_claiming` token that is already cancelled: one batch, no refill.
+fn one_batch() -> CancellationToken {
+    let stop = CancellationToken::new();
+    stop.cancel();
+    stop
+}
+
 /// A handler whose behaviour is a closure: tiny, real, no mocking needed.
 struct FnHandler<F>(F);
 
@@ -78,7 +85,7 @@ async fn settle_one_batch(
         settings,
     );
     let report = processor
-        .process_next_batch(&CancellationToken::new())
+        .process_next_batch(&one_batch(), &CancellationToken::new())
         .await
         .unwrap();
     let settled = settled.lock().unwrap().clone();
@@ -99,7 +106,7 @@ async fn an_empty_queue_settles_nothing() {
     );
     assert_eq!(
         processor
-            .process_next_batch(&CancellationToken::new())
+            .process_next_batch(&one_batch(), &CancellationToken::new())
             .await
             .unwrap(),
         BatchReport::default()
@@ -225,7 +232,7 @@ async fn a_long_handler_keeps_its_lease_alive() {
         settings,
     );
     let report = processor
-        .process_next_batch(&CancellationToken::new())
+        .process_next_batch(&one_batch(), &CancellationToken::new())
         .await
         .unwrap();
     assert_eq!(report.succeeded, 1);
@@ -259,7 +266,10 @@ async fn an_abort_releases_the_events_still_running() {
         tokio::time::sleep(Duration::from_millis(50)).await;
         cancel.cancel();
     });
-    let report = processor.process_next_batch(&abort).await.unwrap();
+    let report = processor
+        .process_next_batch(&one_batch(), &abort)
+        .await
+        .unwrap();
     assert_eq!((report.claimed, report.failed, report.succeeded), (1, 1, 0));
 }
 
@@ -306,7 +316,10 @@ async fn a_finished_attempt_is_settled_while_a_slow_one_still_runs() {
         tokio::time::sleep(Duration::from_secs(600)).await;
         cancel.cancel();
     });
-    let report = processor.process_next_batch(&abort).await.unwrap();
+    let report = processor
+        .process_next_batch(&one_batch(), &abort)
+        .await
+        .unwrap();
     assert_eq!((report.succeeded, report.failed), (1, 1));
     let settled_at = settled_at.lock().unwrap().clone();
     assert_eq!(settled_at.len(), 1);
@@ -347,7 +360,7 @@ async fn a_slow_handler_does_not_idle_the_rest_of_the_worker() {
     );
     let started = tokio::time::Instant::now();
     let report = processor
-        .process_continuously(&CancellationToken::new(), &CancellationToken::new())
+        .process_next_batch(&CancellationToken::new(), &CancellationToken::new())
         .await
         .unwrap();
     // While the slow one ran, the worker claimed (and finished) two more,
