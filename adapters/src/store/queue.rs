@@ -18,7 +18,9 @@ use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement,
     TransactionTrait,
-    sea_query::{Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query},
+    sea_query::{
+        Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement,
+    },
 };
 use uuid::Uuid;
 
@@ -34,7 +36,21 @@ use super::{
 /// expired). Written as literal SQL, not bound parameters, so that both
 /// databases see it matches the partial indexes `events_due` and
 /// `events_fifo` (`WHERE status IN (…)`) and use them.
-pub(super) const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
+const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
+
+/// The events table again, as `alias`, inside a claim's subquery: the
+/// unfinished events of the outer row's source (served by `events_fifo`).
+fn unfinished_of_same_source(alias: &str) -> SelectStatement {
+    let table = Alias::new(alias);
+    Query::select()
+        .from_as(events::Entity, table.clone())
+        .and_where(
+            Expr::col((table, events::Column::Source))
+                .equals((events::Entity, events::Column::Source)),
+        )
+        .and_where(Expr::cust(format!("{alias}.{UNFINISHED}")))
+        .to_owned()
+}
 
 /// Longest error message kept per attempt.
 const MAX_ERROR_BYTES: usize = 2048;
@@ -174,29 +190,14 @@ impl SeaOrmStore {
             // order (`seq`), and only while none of its events is in flight:
             // while one is running or waiting for a retry, nothing after it
             // is due. (Both lookups use the `events_fifo` index.)
-            // The events table again, inside the head-of-line subquery.
-            let head_table = Alias::new("head");
-            let head = Query::select()
-                .column((head_table.clone(), events::Column::Id))
-                .from_as(events::Entity, head_table.clone())
-                .and_where(
-                    Expr::col((head_table.clone(), events::Column::Source))
-                        .equals((events::Entity, events::Column::Source)),
-                )
-                .and_where(Expr::cust(format!("head.{UNFINISHED}")))
-                .order_by((head_table.clone(), events::Column::Seq), Order::Asc)
-                .order_by((head_table.clone(), events::Column::Id), Order::Asc)
+            let head = unfinished_of_same_source("head")
+                .column((Alias::new("head"), events::Column::Id))
+                .order_by((Alias::new("head"), events::Column::Seq), Order::Asc)
+                .order_by((Alias::new("head"), events::Column::Id), Order::Asc)
                 .limit(1)
                 .to_owned();
-            let busy_table = Alias::new("busy");
-            let busy = Query::select()
+            let busy = unfinished_of_same_source("busy")
                 .expr(Expr::val(1))
-                .from_as(events::Entity, busy_table.clone())
-                .and_where(
-                    Expr::col((busy_table.clone(), events::Column::Source))
-                        .equals((events::Entity, events::Column::Source)),
-                )
-                .and_where(Expr::cust(format!("busy.{UNFINISHED}")))
                 .and_where(Expr::cust("busy.status = 'processing'"))
                 .to_owned();
             due.cond_where(
