@@ -341,38 +341,17 @@ impl Application {
             "shutting down: draining requests and in-flight events"
         );
 
-        let drain = async {
-            let http = async {
-                if !server.is_finished() {
-                    log_task_end("HTTP server", (&mut server).await);
-                }
-                // Nothing submits events or rejections any more.
-                store.stop_writers().await;
-            };
-            tokio::join!(http, join_all(&mut workers));
-        };
-        if tokio::time::timeout_at(deadline - release, drain)
-            .await
-            .is_err()
-        {
+        let drained =
+            tokio::time::timeout_at(deadline - release, drain(&mut server, &store, &mut workers));
+        if drained.await.is_err() {
             tracing::warn!(
                 grace_seconds = grace.as_secs(),
                 "requests or events did not finish within the grace period; closing connections and releasing events"
             );
             close_connections.cancel();
             abort.cancel();
-            let stopped = tokio::time::timeout_at(deadline, async {
-                tokio::join!(
-                    async {
-                        if !server.is_finished() {
-                            log_task_end("HTTP server", (&mut server).await);
-                        }
-                        store.stop_writers().await;
-                    },
-                    join_all(&mut workers)
-                )
-            })
-            .await;
+            let stopped =
+                tokio::time::timeout_at(deadline, drain(&mut server, &store, &mut workers)).await;
             if stopped.is_err() {
                 tracing::warn!("tasks did not stop in time; their leases will expire");
                 server.abort();
@@ -386,6 +365,19 @@ impl Application {
         tracing::info!("stopped");
         Ok(())
     }
+}
+
+/// Waits for the HTTP server and the workers to finish, together; once the
+/// server has, nothing submits events or rejections any more, so the store's
+/// writers are stopped too.
+async fn drain(server: &mut JoinHandle<()>, store: &SeaOrmStore, workers: &mut JoinSet<()>) {
+    let http = async {
+        if !server.is_finished() {
+            log_task_end("HTTP server", server.await);
+        }
+        store.stop_writers().await;
+    };
+    tokio::join!(http, join_all(workers));
 }
 
 /// Waits for every background task, logging how each ended (a panic too).
