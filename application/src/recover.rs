@@ -99,14 +99,7 @@ mod tests {
     use domain::EventKey;
 
     use super::*;
-    use crate::ports::{LeaseToken, MockEventQueue};
-
-    struct FixedClock(chrono::DateTime<Utc>);
-    impl Clock for FixedClock {
-        fn now(&self) -> chrono::DateTime<Utc> {
-            self.0
-        }
-    }
+    use crate::ports::{LeaseToken, MockClock, MockEventQueue};
 
     fn lost(attempt: u32) -> LostLease {
         LostLease {
@@ -142,7 +135,9 @@ mod tests {
             max_attempts: 3,
             ..RetryPolicy::default()
         };
-        let recover = RecoverLostLeases::new(Arc::new(queue), Arc::new(FixedClock(now)), retry);
+        let mut clock = MockClock::new();
+        clock.expect_now().return_const(now);
+        let recover = RecoverLostLeases::new(Arc::new(queue), Arc::new(clock), retry);
         assert_eq!(recover.step().await.unwrap(), 2);
     }
 }

@@ -207,20 +207,13 @@ mod tests {
 
     #[tokio::test]
     async fn a_second_holder_of_the_same_sqlite_database_is_refused() {
-        let dir = tempfile_dir();
-        let db = dir.join("hookd.db");
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("hookd.db");
         let wait = Duration::from_millis(100);
         let first = Liveness::exclusive_file(Some(&db), wait).await.unwrap();
         let second = Liveness::exclusive_file(Some(&db), wait).await.unwrap_err();
         assert!(format!("{second:#}").contains("another hookd process"));
         drop(first);
         assert!(Liveness::exclusive_file(Some(&db), wait).await.is_ok());
-        std::fs::remove_dir_all(dir).unwrap();
-    }
-
-    fn tempfile_dir() -> std::path::PathBuf {
-        let dir = std::env::temp_dir().join(format!("hookd-liveness-{}", uuid::Uuid::new_v4()));
-        std::fs::create_dir_all(&dir).unwrap();
-        dir
     }
 }
