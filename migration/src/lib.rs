@@ -11,6 +11,8 @@ mod m20261129_000001_events;
 mod m20261130_000002_sources;
 mod m20261130_000003_request_id;
 mod m20261201_000004_recovery;
+mod m20261202_000005_retention;
+mod m20261202_000006_counters;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_sources::Migration),
             Box::new(m20261130_000003_request_id::Migration),
             Box::new(m20261201_000004_recovery::Migration),
+            Box::new(m20261202_000005_retention::Migration),
+            Box::new(m20261202_000006_counters::Migration),
         ]
     }
 }
