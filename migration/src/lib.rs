@@ -13,6 +13,7 @@ mod m20261130_000003_request_id;
 mod m20261201_000004_recovery;
 mod m20261202_000005_retention;
 mod m20261202_000006_counters;
+mod m20261202_000007_sqlite_seq;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_recovery::Migration),
             Box::new(m20261202_000005_retention::Migration),
             Box::new(m20261202_000006_counters::Migration),
+            Box::new(m20261202_000007_sqlite_seq::Migration),
         ]
     }
 }

@@ -85,10 +85,10 @@ async fn compare(url: &str, label: &str, events: usize, connections: usize) {
     let started = Instant::now();
     let accepted = send_all(&app, bodies, connections).await;
     let ingest = started.elapsed();
-    assert_eq!(accepted, events, "not every request was accepted");
+    // Refusals (a 503 when the database is too slow) are reported, not hidden.
     println!(
-        "{label}: ingest        {:>9.0} webhooks/s ({events} in {ingest:.2?})",
-        events as f64 / ingest.as_secs_f64()
+        "{label}: ingest        {:>9.0} webhooks/s ({accepted} of {events} accepted in {ingest:.2?})",
+        accepted as f64 / ingest.as_secs_f64()
     );
     app.stop().await;
 
@@ -111,7 +111,7 @@ async fn compare(url: &str, label: &str, events: usize, connections: usize) {
     let drain = started.elapsed();
     println!(
         "{label}: claim/settle  {:>9.0} events/s   (4 workers, {drain:.2?})",
-        events as f64 / drain.as_secs_f64()
+        accepted as f64 / drain.as_secs_f64()
     );
 
     let started = Instant::now();
@@ -300,6 +300,9 @@ async fn post(sender: &mut Sender, addr: std::net::SocketAddr, body: String) -> 
         .unwrap();
     let response = sender.send_request(request).await.unwrap();
     let accepted = response.status() == hyper::StatusCode::ACCEPTED;
+    if !accepted {
+        eprintln!("refused: {}", response.status());
+    }
     http_body_util::BodyExt::collect(response.into_body())
         .await
         .unwrap();
