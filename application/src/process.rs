@@ -9,9 +9,12 @@ use tokio::task::{AbortHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument as _;
 
-use crate::ports::{
-    AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
-    QueueError, Settlement,
+use crate::{
+    destinations::{Destination, Destinations, Entry, Held},
+    ports::{
+        AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
+        QueueError, Settlement,
+    },
 };
 
 /// Extra tries at recording outcomes while the database is unavailable
@@ -48,6 +51,8 @@ pub struct BatchReport {
     pub failed: usize,
     /// Outcomes discarded because the lease had been lost meanwhile.
     pub fenced: usize,
+    /// Not attempted, given back uncharged: the destination was paused.
+    pub deferred: usize,
 }
 
 pub struct Processor {
@@ -56,6 +61,7 @@ pub struct Processor {
     handler: Arc<dyn EventHandler>,
     clock: Arc<dyn Clock>,
     settings: ProcessorSettings,
+    destinations: Arc<Destinations>,
 }
 
 impl std::fmt::Debug for Processor {
@@ -81,7 +87,16 @@ impl Processor {
             handler,
             clock,
             settings,
+            destinations: Arc::new(Destinations::default()),
         }
+    }
+
+    /// The per-destination limits this worker shares with the process's
+    /// other workers (default: each source gets the default limits alone).
+    #[must_use]
+    pub fn with_destinations(mut self, destinations: Arc<Destinations>) -> Self {
+        self.destinations = destinations;
+        self
     }
 
     pub fn worker_id(&self) -> &str {
@@ -176,13 +191,12 @@ impl Processor {
     }
 
     async fn claim(&self, limit: u32) -> Result<Vec<ClaimedEvent>, QueueError> {
+        let now = self.clock.now();
+        // Paused destinations, and those with plenty waiting here already,
+        // leave their events in the queue (for a replica, or for later).
+        let skip = self.destinations.not_claimable(now);
         self.queue
-            .claim(
-                &self.worker_id,
-                limit,
-                self.clock.now(),
-                self.settings.lease,
-            )
+            .claim(&self.worker_id, limit, now, self.settings.lease, &skip)
             .await
     }
 
@@ -200,10 +214,13 @@ impl Processor {
         report.claimed += claimed.len();
         for event in claimed {
             running.insert(event.key, event.lease);
+            let destination = self.destinations.get(&event.source);
+            let held = destination.hold();
             attempts.spawn(run_attempt(
                 self.handler.clone(),
                 self.clock.clone(),
                 self.settings.handler_timeout,
+                (destination, held),
                 event,
             ));
         }
@@ -214,7 +231,8 @@ impl Processor {
         let result = self.judge(&attempt);
         match result {
             AttemptResult::Succeeded => report.succeeded += 1,
-            _ => report.failed += 1,
+            AttemptResult::Deferred { .. } => report.deferred += 1,
+            AttemptResult::Retry { .. } | AttemptResult::Dead { .. } => report.failed += 1,
         }
         Settlement {
             key: attempt.event.key,
@@ -297,7 +315,14 @@ impl Processor {
 
     fn judge(&self, attempt: &FinishedAttempt) -> AttemptResult {
         let event = &attempt.event;
-        let (message, retry_after) = match &attempt.outcome {
+        let outcome = match &attempt.outcome {
+            Outcome::Ran(outcome) => outcome,
+            Outcome::Deferred { until } => {
+                tracing::debug!(key = %event.key, until = %until, "destination paused; event given back uncharged");
+                return AttemptResult::Deferred { until: *until };
+            }
+        };
+        let (message, retry_after) = match outcome {
             Ok(()) => {
                 tracing::debug!(key = %event.key, attempt = event.attempt, "event processed");
                 return AttemptResult::Succeeded;
@@ -349,15 +374,38 @@ struct FinishedAttempt {
     event: ClaimedEvent,
     started_at: DateTime<Utc>,
     finished_at: DateTime<Utc>,
-    outcome: Result<(), HandlerError>,
+    outcome: Outcome,
 }
 
+enum Outcome {
+    Ran(Result<(), HandlerError>),
+    /// The handler never ran: the destination was paused until `until`.
+    Deferred {
+        until: DateTime<Utc>,
+    },
+}
+
+/// One attempt: waits for the destination's turn (the handler timeout starts
+/// after that), runs the handler, and tells the destination how it went.
 async fn run_attempt(
     handler: Arc<dyn EventHandler>,
     clock: Arc<dyn Clock>,
     timeout: Duration,
+    (destination, _held): (Arc<Destination>, Held),
     event: ClaimedEvent,
 ) -> FinishedAttempt {
+    let pass = match destination.enter(clock.clone()).await {
+        Entry::Admitted(pass) => pass,
+        Entry::Deferred { until } => {
+            let now = clock.now();
+            return FinishedAttempt {
+                event,
+                started_at: now,
+                finished_at: now,
+                outcome: Outcome::Deferred { until },
+            };
+        }
+    };
     let started_at = clock.now();
     let for_handler = event.clone();
     // Its own task, so that a panic is caught as a `JoinError` and a timeout
@@ -385,11 +433,13 @@ async fn run_attempt(
         Err(join) if join.is_panic() => Err(HandlerError::retryable("handler panicked")),
         Err(_) => Err(HandlerError::retryable("handler was cancelled")),
     };
+    // A refusal of the event itself (permanent) still shows the target is up.
+    pass.finish(!matches!(outcome, Err(HandlerError::Retryable { .. })));
     FinishedAttempt {
         event,
         started_at,
         finished_at: clock.now(),
-        outcome,
+        outcome: Outcome::Ran(outcome),
     }
 }
 

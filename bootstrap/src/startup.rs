@@ -30,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 mod parts;
 
 pub use self::parts::jwt_settings;
-use self::parts::{configured_handlers, instance_id, intake_limits, processor_settings};
+use self::parts::{
+    configured_handlers, destinations, instance_id, intake_limits, processor_settings,
+};
 use crate::{
     settings::{Ordering, Settings},
     sources,
@@ -145,6 +147,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     )
     .with_quarantine(quarantine)
     .with_max_signature_candidates(settings.server.max_signature_candidates);
+    let destinations = Arc::new(destinations(settings));
     let state = AppState {
         receive: Arc::new(receive),
         events: Arc::new(ListEvents::new(store.clone())),
@@ -172,6 +175,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
                 .map(|token| token.expose_secret().to_owned()),
         }),
         intake_metrics: Arc::new(intake_metrics),
+        destinations: destinations.clone(),
     };
     let router = http::router(
         state,
@@ -219,7 +223,8 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             handler.clone(),
             clock.clone(),
             processor_settings(settings),
-        );
+        )
+        .with_destinations(destinations.clone());
         workers.spawn(run_worker(
             processor,
             new_work.clone(),

@@ -292,7 +292,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     let now = chrono::Utc::now();
 
     let first = store
-        .claim("w1", 10, now, Duration::from_secs(1))
+        .claim("w1", 10, now, Duration::from_secs(1), &[])
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -300,7 +300,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     // Nothing else is due while the lease holds, and nothing is lost.
     assert!(
         store
-            .claim("w2", 10, now, Duration::from_secs(1))
+            .claim("w2", 10, now, Duration::from_secs(1), &[])
             .await
             .unwrap()
             .is_empty()
@@ -324,7 +324,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     // Settling the same loss twice changes nothing.
     assert_eq!(store.settle_lost(vec![requeued]).await.unwrap(), 0);
     let second = store
-        .claim("w2", 10, later, Duration::from_secs(30))
+        .claim("w2", 10, later, Duration::from_secs(30), &[])
         .await
         .unwrap();
     assert_eq!((second.len(), second[0].attempt), (1, 2));

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): webhook intake, the dashboard API and page, health probes.
 
 mod auth;
+mod destinations;
 mod error;
 mod events;
 mod extract;
@@ -20,7 +21,8 @@ mod webhook;
 use std::{sync::Arc, time::Duration};
 
 use application::{
-    EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
+    Destinations, EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents,
+    SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
@@ -57,6 +59,8 @@ pub struct AppState {
     pub intake: Arc<IntakeLimits>,
     /// Bytes of webhook bodies held at once before verification.
     pub body_budget: Arc<BodyBudget>,
+    /// Delivery limits and circuit breakers, shared with the workers.
+    pub destinations: Arc<Destinations>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -91,7 +95,7 @@ impl Default for HttpSettings {
 
 /// Every route as (method, path template): the metrics' `route` label and
 /// the OpenAPI coverage test read it. `router` must register exactly these.
-pub const ROUTES: [(&str, &str); 13] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("POST", "/webhook"),
     ("POST", "/webhooks/{source}"),
     ("GET", "/events"),
@@ -100,6 +104,7 @@ pub const ROUTES: [(&str, &str); 13] = [
     ("POST", "/events/replay"),
     ("GET", "/rejections"),
     ("GET", "/sources"),
+    ("GET", "/destinations"),
     ("GET", "/stats"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
@@ -117,6 +122,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/replay", post(replay::matching))
         .route("/rejections", get(rejections::list))
         .route("/sources", get(sources::list))
+        .route("/destinations", get(destinations::list))
         .route("/stats", get(stats::show));
     // The page is not part of the API (not in `ROUTES`, not in the OpenAPI
     // document), but goes through the same limits, metrics and tracing.

@@ -85,8 +85,9 @@ impl EventQueue for SeaOrmStore {
         limit: u32,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[String],
     ) -> Result<Vec<ClaimedEvent>, QueueError> {
-        bounded(self.claim_due(worker, limit, now, lease)).await
+        bounded(self.claim_due(worker, limit, now, lease, skip)).await
     }
 
     async fn settle(
@@ -161,6 +162,7 @@ impl SeaOrmStore {
         limit: u32,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[String],
     ) -> Result<Vec<ClaimedEvent>, QueueError> {
         if !self.liveness.is_alive() {
             return Err(QueueError::Unavailable(anyhow::anyhow!(
@@ -184,6 +186,10 @@ impl SeaOrmStore {
             // Events of a source that is no longer configured wait, visible,
             // instead of being handled by something they were not meant for.
             due.and_where(Expr::col(events::Column::Source).is_in(sources.iter().cloned()));
+        }
+        if !skip.is_empty() {
+            // Paused or saturated destinations: their events wait here.
+            due.and_where(Expr::col(events::Column::Source).is_not_in(skip.iter().cloned()));
         }
         if !self.fifo_sources.is_empty() {
             // A FIFO source only offers its first unfinished event in queue
@@ -301,8 +307,13 @@ impl SeaOrmStore {
                 log_lost_lease(&settlement);
             }
         }
-        if !applied.is_empty() {
-            event_attempts::Entity::insert_many(applied.iter().map(|s| history_row(worker, s)))
+        // A deferred attempt never ran: it leaves no history.
+        let history: Vec<_> = applied
+            .iter()
+            .filter_map(|s| history_row(worker, s))
+            .collect();
+        if !history.is_empty() {
+            event_attempts::Entity::insert_many(history)
                 .exec_without_returning(&txn)
                 .await
                 .map_err(|err| queue_error(classify(err)))?;
@@ -463,17 +474,29 @@ async fn record_outcome(
         AttemptResult::Dead { error } => update
             .value(events::Column::Status, EventStatus::Dead.as_str())
             .value(events::Column::LastError, truncate(error)),
+        // Not attempted: undo the claim's count, back to the queue.
+        AttemptResult::Deferred { until } => update
+            .value(
+                events::Column::Status,
+                Expr::cust("CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END"),
+            )
+            .value(
+                events::Column::Attempts,
+                Expr::col(events::Column::Attempts).sub(1),
+            )
+            .value(events::Column::NextAttemptAt, to_micros(*until)),
     };
     Ok(txn.execute(&update).await?.rows_affected() == 1)
 }
 
-fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveModel {
+fn history_row(worker: &str, settlement: &Settlement) -> Option<event_attempts::ActiveModel> {
     let (outcome, error) = match &settlement.result {
         AttemptResult::Succeeded => ("succeeded", None),
         AttemptResult::Retry { error, .. } => ("retrying", Some(truncate(error))),
         AttemptResult::Dead { error } => ("dead", Some(truncate(error))),
+        AttemptResult::Deferred { .. } => return None,
     };
-    event_attempts::ActiveModel {
+    Some(event_attempts::ActiveModel {
         event_key: Set(settlement.key.as_uuid()),
         attempt: Set(i32::try_from(settlement.attempt).unwrap_or(i32::MAX)),
         worker: Set(worker.to_owned()),
@@ -481,7 +504,7 @@ fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveM
         finished_at: Set(to_micros(settlement.finished_at)),
         outcome: Set(outcome.to_owned()),
         error: Set(error),
-    }
+    })
 }
 
 fn log_lost_lease(settlement: &Settlement) {
