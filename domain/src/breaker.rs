@@ -1,6 +1,14 @@
 //! A circuit breaker for one destination: after enough consecutive failures
 //! the destination is paused for a cool-down, then tried with a single probe.
 //!
+//! It opens on consecutive failures *and* a failure ratio: after
+//! `failure_threshold` failures in a row, it opens only if at least half of
+//! the recent outcomes failed, recent meaning weighted by age with a time
+//! constant of [`RATIO_TIME_CONSTANT`]. A few slow requests that time out
+//! while every slot is taken (so no success can finish between them) do not
+//! pause a target that answers everything else; a target that is down trips
+//! it within seconds at any volume.
+//!
 //! Pure state: every call gets `now`. A "failure" is an attempt the target
 //! did not answer usefully (a timeout, a refused connection, a 5xx, a 429);
 //! an answer that refuses the event itself (a 4xx) shows the target is up,
@@ -9,6 +17,13 @@
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
+
+/// How fast old outcomes stop counting in the failure ratio (an outcome
+/// this old weighs 1/e of a new one).
+pub const RATIO_TIME_CONSTANT: Duration = Duration::from_secs(2);
+
+/// The failure ratio at which consecutive failures pause the destination.
+const OPEN_RATIO: f64 = 0.5;
 
 /// When a destination is paused, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -23,7 +38,7 @@ pub struct BreakerPolicy {
 impl Default for BreakerPolicy {
     fn default() -> Self {
         Self {
-            failure_threshold: 5,
+            failure_threshold: 10,
             cool_down: Duration::from_secs(30),
             max_cool_down: Duration::from_secs(300),
         }
@@ -78,6 +93,36 @@ pub struct Breaker {
     state: BreakerState,
     consecutive_failures: u32,
     cool_down: Duration,
+    recent: Recent,
+}
+
+/// Outcomes weighted by age: each weighs `exp(-age / RATIO_TIME_CONSTANT)`.
+#[derive(Debug, Clone, Copy, Default)]
+struct Recent {
+    successes: f64,
+    failures: f64,
+    at: Option<DateTime<Utc>>,
+}
+
+impl Recent {
+    fn add(&mut self, healthy: bool, now: DateTime<Utc>) {
+        if let Some(at) = self.at {
+            let age = (now - at).to_std().unwrap_or_default();
+            let keep = (-age.as_secs_f64() / RATIO_TIME_CONSTANT.as_secs_f64()).exp();
+            self.successes *= keep;
+            self.failures *= keep;
+        }
+        self.at = Some(now);
+        if healthy {
+            self.successes += 1.0;
+        } else {
+            self.failures += 1.0;
+        }
+    }
+
+    fn failure_ratio(&self) -> f64 {
+        self.failures / (self.successes + self.failures).max(f64::MIN_POSITIVE)
+    }
 }
 
 impl Breaker {
@@ -87,6 +132,7 @@ impl Breaker {
             state: BreakerState::Closed,
             consecutive_failures: 0,
             cool_down: policy.cool_down,
+            recent: Recent::default(),
         }
     }
 
@@ -124,6 +170,7 @@ impl Breaker {
 
     /// Records how an admitted attempt went (`probe`: it was the probe).
     pub fn record(&mut self, healthy: bool, probe: bool, now: DateTime<Utc>) -> Option<Transition> {
+        self.recent.add(healthy, now);
         if healthy {
             self.consecutive_failures = 0;
             self.cool_down = self.policy.cool_down;
@@ -131,6 +178,8 @@ impl Breaker {
                 return None;
             }
             self.state = BreakerState::Closed;
+            // A fresh start: the outage's failures no longer count.
+            self.recent = Recent::default();
             return Some(Transition::Closed);
         }
         if self.policy.failure_threshold == 0 {
@@ -138,7 +187,10 @@ impl Breaker {
         }
         self.consecutive_failures = self.consecutive_failures.saturating_add(1);
         let open = match self.state {
-            BreakerState::Closed => self.consecutive_failures >= self.policy.failure_threshold,
+            BreakerState::Closed => {
+                self.consecutive_failures >= self.policy.failure_threshold
+                    && self.recent.failure_ratio() >= OPEN_RATIO
+            }
             BreakerState::Probing if probe => {
                 self.cool_down = (self.cool_down * 2).min(self.policy.max_cool_down);
                 true
@@ -259,6 +311,35 @@ mod tests {
         assert_eq!(b.admit(at(10)), Admission::Probe);
         b.abandon_probe(at(12));
         assert_eq!(b.admit(at(12)), Admission::Probe);
+    }
+
+    #[test]
+    fn failures_in_a_row_amid_a_stream_of_successes_do_not_open_it() {
+        let mut b = breaker(10);
+        let ms = |n: i64| at(0) + chrono::Duration::milliseconds(n);
+        // 1,000 answers a second for 5 s…
+        for n in 0..5_000 {
+            b.record(true, false, ms(n));
+        }
+        // …then for 1.5 s only timeouts finish: slow requests held every slot.
+        for n in 0..20 {
+            assert_eq!(b.record(false, false, ms(5_000 + n * 75)), None);
+        }
+        assert_eq!(b.consecutive_failures(), 20);
+        assert_eq!(b.state(), BreakerState::Closed);
+    }
+
+    #[test]
+    fn a_busy_destination_that_goes_down_is_paused_within_seconds() {
+        let mut b = breaker(10);
+        let ms = |n: i64| at(0) + chrono::Duration::milliseconds(n);
+        for n in 0..5_000 {
+            b.record(true, false, ms(n));
+        }
+        let opened = (0..5_000)
+            .find_map(|n| b.record(false, false, ms(5_000 + n)).map(|_| n))
+            .expect("never paused");
+        assert!((1_000..2_000).contains(&opened), "after {opened} ms of failures");
     }
 
     #[test]

@@ -53,7 +53,7 @@ impl Default for HandlerSettings {
             forward_secret: None,
             max_in_flight: 32,
             rate_per_second: None,
-            breaker_failures: 5,
+            breaker_failures: 10,
             breaker_cool_down_seconds: 30,
             breaker_max_cool_down_seconds: 300,
         }
