@@ -339,7 +339,10 @@ mod tests {
         let opened = (0..5_000)
             .find_map(|n| b.record(false, false, ms(5_000 + n)).map(|_| n))
             .expect("never paused");
-        assert!((1_000..2_000).contains(&opened), "after {opened} ms of failures");
+        assert!(
+            (1_000..2_000).contains(&opened),
+            "after {opened} ms of failures"
+        );
     }
 
     #[test]

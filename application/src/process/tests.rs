@@ -2,6 +2,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::Utc;
 use domain::EventKey;
 
 use super::*;
