@@ -11,6 +11,7 @@ mod m20261129_000001_events;
 mod m20261130_000002_sources;
 mod m20261130_000003_request_id;
 mod m20261201_000004_recovery;
+mod m20261203_000007_due_by_source;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_sources::Migration),
             Box::new(m20261130_000003_request_id::Migration),
             Box::new(m20261201_000004_recovery::Migration),
+            Box::new(m20261203_000007_due_by_source::Migration),
         ]
     }
 }
