@@ -13,6 +13,7 @@ pub mod quarantine;
 pub mod receive;
 pub mod recover;
 pub mod replay;
+pub mod retention;
 pub mod sources;
 pub mod stats;
 
@@ -22,5 +23,6 @@ pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
 pub use recover::RecoverLostLeases;
 pub use replay::{ReplayError, ReplayEvents};
+pub use retention::{RetentionPolicy, SweepFinishedEvents, SweepReport};
 pub use sources::{SecretReport, SourceOverview, SourceReport};
 pub use stats::{EventStatistics, StatsReport};

@@ -4,6 +4,7 @@
 //! Validation errors name the key at fault (`processing.workers: …`).
 
 mod handler;
+mod retention;
 mod source;
 mod strength;
 mod validate;
@@ -17,6 +18,7 @@ use serde::Deserialize;
 
 pub use self::{
     handler::{HandlerKind, HandlerSettings, Ordering},
+    retention::RetentionSettings,
     source::{ConfiguredSecret, LabelledSecret, SecretEntry, SourceSettings},
 };
 
@@ -66,6 +68,9 @@ level = "info"
 per_source_per_minute = 100
 retention_days = 7
 
+[retention]
+sweep_interval = "1m"
+
 [ui]
 enabled = true
 "#;
@@ -89,6 +94,7 @@ pub struct Settings {
     pub processing: ProcessingSettings,
     pub log: LogSettings,
     pub quarantine: QuarantineSettings,
+    pub retention: RetentionSettings,
     #[serde(default)]
     pub metrics: MetricsSettings,
     pub ui: UiSettings,

@@ -7,14 +7,14 @@ use adapters::{
     handlers::Metered,
     http::{self, AppState, BodyBudget, HttpSettings, MetricsEndpoint},
     observability::{self, IntakeMetrics},
-    retention::run_rejection_retention,
+    retention::{run_event_retention, run_rejection_retention},
     store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
     worker::{run_recovery, run_worker},
 };
 use anyhow::Context as _;
 use application::{
     EventStatistics, ListEvents, ListRejections, Processor, ReceiveWebhook, RecoverLostLeases,
-    ReplayEvents, SourceOverview,
+    ReplayEvents, RetentionPolicy, SourceOverview, SweepFinishedEvents,
     ports::{Clock, EventHandler, SystemClock},
     quarantine::Quarantine,
 };
@@ -248,6 +248,17 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         RETENTION_INTERVAL,
         shutdown.clone(),
     ));
+    let policy = RetentionPolicy {
+        processed: settings.retention.processed,
+        dead: settings.retention.dead,
+    };
+    if policy.is_active() {
+        workers.spawn(run_event_retention(
+            SweepFinishedEvents::new(store.clone(), clock.clone(), policy),
+            settings.retention.sweep_interval,
+            shutdown.clone(),
+        ));
+    }
 
     let listener = TcpListener::bind(settings.server.bind)
         .await

@@ -11,6 +11,8 @@ mod m20261129_000001_events;
 mod m20261130_000002_sources;
 mod m20261130_000003_request_id;
 mod m20261201_000004_recovery;
+mod m20261202_000005_retention;
+mod m20261202_000006_counters;
 mod m20261203_000007_due_by_source;
 
 #[derive(Debug)]
@@ -24,6 +26,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000002_sources::Migration),
             Box::new(m20261130_000003_request_id::Migration),
             Box::new(m20261201_000004_recovery::Migration),
+            Box::new(m20261202_000005_retention::Migration),
+            Box::new(m20261202_000006_counters::Migration),
             Box::new(m20261203_000007_due_by_source::Migration),
         ]
     }

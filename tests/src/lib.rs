@@ -35,11 +35,16 @@ pub struct TestApp {
 
 /// Settings for a test: loopback port 0, the test database, fast polling.
 pub fn test_settings(db: &TestDb) -> Settings {
+    settings_for_url(&db.url)
+}
+
+/// [`test_settings`] for a database given by URL (the scale benchmark's).
+pub fn settings_for_url(url: &str) -> Settings {
     // Every reqwest client needs it; tests build clients of their own.
     adapters::tls::ensure_crypto_provider();
     let mut settings = Settings::defaults().unwrap();
     settings.server.bind = "127.0.0.1:0".parse().unwrap();
-    settings.database.url = SecretString::from(db.url.clone());
+    settings.database.url = SecretString::from(url.to_owned());
     settings.processing.poll_interval_ms = 100;
     // What development would generate at start, without touching ./data.
     settings.auth.jwt_secret = Some(SecretString::from(hex::encode(rand::random::<[u8; 32]>())));
@@ -57,7 +62,16 @@ pub async fn spawn_app_with(
     configure: impl FnOnce(&mut Settings),
     handler: Option<Arc<dyn EventHandler>>,
 ) -> TestApp {
-    let mut settings = test_settings(db);
+    spawn_app_on(&db.url, configure, handler).await
+}
+
+/// [`spawn_app_with`] on a database given by URL, which outlives the app.
+pub async fn spawn_app_on(
+    url: &str,
+    configure: impl FnOnce(&mut Settings),
+    handler: Option<Arc<dyn EventHandler>>,
+) -> TestApp {
+    let mut settings = settings_for_url(url);
     configure(&mut settings);
     settings.validate().unwrap();
     let overrides = Overrides {
@@ -72,7 +86,7 @@ pub async fn spawn_app_with(
         addr,
         client: reqwest::Client::new(),
         settings,
-        db: db.connect().await,
+        db: sea_orm::Database::connect(url).await.unwrap(),
         shutdown,
         server,
     }

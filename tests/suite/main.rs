@@ -26,6 +26,7 @@ macro_rules! on_both_backends {
 }
 
 mod attacks;
+mod counters;
 mod dashboard;
 mod destinations;
 mod engine;
@@ -39,6 +40,7 @@ mod ingest;
 mod metrics;
 mod processing;
 mod quarantine;
+mod retention;
 mod scopes;
 mod sources;
 mod stats;

@@ -7,6 +7,7 @@
 //! a separate pool; on PostgreSQL both are the same pool.
 
 mod arrays;
+mod counters;
 mod entity;
 mod error;
 mod ingest;
@@ -17,6 +18,7 @@ mod queue;
 mod recovery;
 mod rejections;
 mod replay;
+mod retention;
 mod sequence;
 mod stats;
 mod time;

@@ -1,23 +1,26 @@
-//! Counts for `GET /stats` and the metrics gauges: grouped queries over the
-//! events table, never per request on the intake path.
+//! Counts for `GET /stats` and the metrics gauges, from the maintained
+//! counters (a few rows per source) and, for the age of the queue, the
+//! partial index of unfinished events (bounded by the backlog): never a
+//! scan of the events table.
 
 use application::ports::{EventCounts, EventStats, MinuteCount, QueryError, QueueGauges};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::EventStatus;
-use sea_orm::{
-    ColumnTrait as _, EntityTrait, QueryFilter as _, QuerySelect, Select,
-    sea_query::{Expr, Func, SimpleExpr},
-};
+use sea_orm::ConnectionTrait as _;
 
 use super::{
     SeaOrmStore,
-    entity::events,
+    counters::{MICROS_PER_MINUTE, compact, only, statement},
     error::{Failure, classify},
     time::{from_micros, to_micros},
 };
 
-const MICROS_PER_MINUTE: i64 = 60_000_000;
+/// The oldest waiting event's arrival. The condition is
+/// `events_due_by_source`'s word for word, so that SQLite uses that partial
+/// index too (PostgreSQL does either way).
+const OLDEST_WAITING: &str =
+    "SELECT MIN(received_at) AS oldest FROM events WHERE status IN ('pending', 'retrying')";
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
     match classify(err) {
@@ -26,98 +29,83 @@ fn query_error(err: sea_orm::DbErr) -> QueryError {
     }
 }
 
-fn restricted(select: Select<events::Entity>, only: Option<Vec<String>>) -> Select<events::Entity> {
-    match only {
-        Some(sources) => select.filter(events::Column::Source.is_in(sources)),
-        None => select,
+impl SeaOrmStore {
+    async fn by_source_and_status(
+        &self,
+        sources: Option<&[String]>,
+    ) -> Result<Vec<(String, EventStatus, u64)>, QueryError> {
+        let (restriction, values) = only(sources, 1);
+        let sql = format!(
+            "SELECT source, status, CAST(SUM(events) AS BIGINT) AS events FROM event_counters \
+             WHERE TRUE{restriction} GROUP BY source, status HAVING SUM(events) <> 0"
+        );
+        let rows = self
+            .reader
+            .query_all_raw(statement(self.backend(), &sql, values))
+            .await
+            .map_err(query_error)?;
+        rows.iter()
+            .map(|row| {
+                let source: String = row.try_get("", "source").map_err(query_error)?;
+                let status: String = row.try_get("", "status").map_err(query_error)?;
+                let count: i64 = row.try_get("", "events").map_err(query_error)?;
+                let status =
+                    EventStatus::parse(&status).map_err(|err| QueryError::Unknown(err.into()))?;
+                Ok((source, status, u64::try_from(count).unwrap_or(0)))
+            })
+            .collect()
+    }
+
+    async fn oldest_waiting(
+        &self,
+        sources: Option<&[String]>,
+    ) -> Result<Option<DateTime<Utc>>, QueryError> {
+        let (restriction, values) = only(sources, 1);
+        let sql = format!("{OLDEST_WAITING}{restriction}");
+        let row = self
+            .reader
+            .query_one_raw(statement(self.backend(), &sql, values))
+            .await
+            .map_err(query_error)?;
+        let oldest: Option<i64> = match row {
+            Some(row) => row.try_get("", "oldest").map_err(query_error)?,
+            None => None,
+        };
+        Ok(oldest.map(from_micros))
     }
 }
 
 #[async_trait]
 impl EventStats for SeaOrmStore {
     async fn counts(&self, only_sources: Option<Vec<String>>) -> Result<EventCounts, QueryError> {
-        let rows: Vec<(String, String, i64)> =
-            restricted(events::Entity::find(), only_sources.clone())
-                .select_only()
-                .column(events::Column::Source)
-                .column(events::Column::Status)
-                .column_as(
-                    SimpleExpr::from(Func::count(Expr::col(events::Column::Id))),
-                    "events",
-                )
-                .group_by(events::Column::Source)
-                .group_by(events::Column::Status)
-                .into_tuple()
-                .all(&self.reader)
-                .await
-                .map_err(query_error)?;
-        // The partial index on unfinished events serves this one.
-        let oldest: Option<Option<i64>> = restricted(events::Entity::find(), only_sources)
-            .select_only()
-            .column_as(
-                SimpleExpr::from(Func::min(Expr::col(events::Column::ReceivedAt))),
-                "oldest",
-            )
-            .filter(events::Column::Status.is_in([
-                EventStatus::Pending.as_str(),
-                EventStatus::Retrying.as_str(),
-            ]))
-            .into_tuple()
-            .one(&self.reader)
-            .await
-            .map_err(query_error)?;
-        let by_source_and_status = rows
-            .into_iter()
-            .map(|(source, status, count)| {
-                let status =
-                    EventStatus::parse(&status).map_err(|err| QueryError::Unknown(err.into()))?;
-                Ok((source, status, u64::try_from(count).unwrap_or(0)))
-            })
-            .collect::<Result<_, QueryError>>()?;
+        let sources = only_sources.as_deref();
         Ok(EventCounts {
-            by_source_and_status,
-            oldest_waiting_since: oldest.flatten().map(from_micros),
+            by_source_and_status: self.by_source_and_status(sources).await?,
+            oldest_waiting_since: self.oldest_waiting(sources).await?,
         })
     }
 
     async fn queue_gauges(&self) -> Result<QueueGauges, QueryError> {
-        let rows: Vec<(String, String, i64, Option<i64>)> = events::Entity::find()
-            .select_only()
-            .column(events::Column::Source)
-            .column(events::Column::Status)
-            .column_as(
-                SimpleExpr::from(Func::count(Expr::col(events::Column::Id))),
-                "events",
-            )
-            .column_as(
-                SimpleExpr::from(Func::min(Expr::col(events::Column::ReceivedAt))),
-                "oldest",
-            )
-            .filter(events::Column::Status.is_in([
-                EventStatus::Pending.as_str(),
-                EventStatus::Retrying.as_str(),
-                EventStatus::Dead.as_str(),
-            ]))
-            .group_by(events::Column::Source)
-            .group_by(events::Column::Status)
-            .into_tuple()
-            .all(&self.reader)
-            .await
-            .map_err(query_error)?;
         let mut gauges = QueueGauges::default();
-        for (source, status, count, oldest) in rows {
-            let count = u64::try_from(count).unwrap_or(0);
-            if status == EventStatus::Dead.as_str() {
-                gauges.dead += count;
-            } else {
-                gauges.waiting += count;
-                gauges.waiting_by_source.push((source, count));
-                let oldest = oldest.map(from_micros);
-                gauges.oldest_waiting_since = match (gauges.oldest_waiting_since, oldest) {
-                    (Some(a), Some(b)) => Some(a.min(b)),
-                    (a, b) => a.or(b),
-                };
+        for (source, status, count) in self.by_source_and_status(None).await? {
+            match status {
+                EventStatus::Dead => gauges.dead += count,
+                EventStatus::Pending | EventStatus::Retrying => {
+                    gauges.waiting += count;
+                    match gauges
+                        .waiting_by_source
+                        .iter_mut()
+                        .find(|(s, _)| *s == source)
+                    {
+                        Some((_, waiting)) => *waiting += count,
+                        None => gauges.waiting_by_source.push((source, count)),
+                    }
+                }
+                EventStatus::Processing | EventStatus::Processed => {}
             }
+        }
+        if gauges.waiting > 0 {
+            gauges.oldest_waiting_since = self.oldest_waiting(None).await?;
         }
         Ok(gauges)
     }
@@ -127,29 +115,31 @@ impl EventStats for SeaOrmStore {
         since: DateTime<Utc>,
         only_sources: Option<Vec<String>>,
     ) -> Result<Vec<MinuteCount>, QueryError> {
-        // Integer division on both backends: the minute's number since the
-        // epoch. Inlined, not bound: PostgreSQL only matches the GROUP BY
-        // expression to the selected one when they are textually the same.
-        let minute = Expr::cust(format!("received_at / {MICROS_PER_MINUTE}"));
-        let rows: Vec<(i64, i64)> = restricted(events::Entity::find(), only_sources)
-            .select_only()
-            .column_as(minute.clone(), "minute")
-            .column_as(
-                SimpleExpr::from(Func::count(Expr::col(events::Column::Id))),
-                "events",
-            )
-            .filter(events::Column::ReceivedAt.gte(to_micros(since)))
-            .group_by(minute)
-            .into_tuple()
-            .all(&self.reader)
+        let first = to_micros(since) / MICROS_PER_MINUTE;
+        let (restriction, mut values) = only(only_sources.as_deref(), 2);
+        values.insert(0, first.into());
+        let sql = format!(
+            "SELECT minute, CAST(SUM(events) AS BIGINT) AS events FROM event_arrivals \
+             WHERE minute >= $1{restriction} GROUP BY minute"
+        );
+        let rows = self
+            .reader
+            .query_all_raw(statement(self.backend(), &sql, values))
             .await
             .map_err(query_error)?;
-        Ok(rows
-            .into_iter()
-            .map(|(minute, events)| MinuteCount {
-                minute: from_micros(minute * MICROS_PER_MINUTE),
-                events: u64::try_from(events).unwrap_or(0),
+        rows.iter()
+            .map(|row| {
+                let minute: i64 = row.try_get("", "minute").map_err(query_error)?;
+                let events: i64 = row.try_get("", "events").map_err(query_error)?;
+                Ok(MinuteCount {
+                    minute: from_micros(minute * MICROS_PER_MINUTE),
+                    events: u64::try_from(events).unwrap_or(0),
+                })
             })
-            .collect())
+            .collect()
+    }
+
+    async fn compact(&self, now: DateTime<Utc>) -> Result<(), QueryError> {
+        compact(&self.writer, now).await.map_err(query_error)
     }
 }

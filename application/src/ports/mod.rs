@@ -6,6 +6,7 @@ mod handler;
 mod query;
 mod queue;
 mod rejections;
+mod retention;
 mod stats;
 mod store;
 mod usage;
@@ -22,6 +23,7 @@ pub use queue::{
     Settlement,
 };
 pub use rejections::{DiscardRejections, RejectionFilter, RejectionQuery, RejectionSink};
+pub use retention::{Deleted, EventRetention, Finished};
 pub use stats::{EventCounts, EventStats, MinuteCount, QueueGauges};
 pub use store::{EventStore, Insertion, StoreError};
 pub use usage::{SecretUsage, SecretUse};
@@ -34,5 +36,6 @@ pub use {
 #[cfg(any(test, feature = "mocks"))]
 pub use {
     rejections::{MockRejectionQuery, MockRejectionSink},
+    retention::MockEventRetention,
     usage::MockSecretUsage,
 };

@@ -43,7 +43,8 @@ pub trait EventStats: Send + Sync {
     /// [`QueryError::Unavailable`] when the database cannot be reached.
     async fn counts(&self, only_sources: Option<Vec<String>>) -> Result<EventCounts, QueryError>;
 
-    /// Waiting and dead events, from one query.
+    /// Waiting and dead events, from the maintained counters and the queue's
+    /// partial index.
     ///
     /// # Errors
     /// [`QueryError::Unavailable`] when the database cannot be reached.
@@ -58,4 +59,12 @@ pub trait EventStats: Send + Sync {
         since: DateTime<Utc>,
         only_sources: Option<Vec<String>>,
     ) -> Result<Vec<MinuteCount>, QueryError>;
+
+    /// Folds the counters' accumulated changes and forgets arrivals older
+    /// than the per-minute window, so that counting stays a few rows; safe
+    /// to run from several instances at once. `now` is the current time.
+    ///
+    /// # Errors
+    /// [`QueryError::Unavailable`] when the database cannot be reached.
+    async fn compact(&self, now: DateTime<Utc>) -> Result<(), QueryError>;
 }

@@ -99,6 +99,11 @@ impl Settings {
             "quarantine.retention_days",
             "must be at least 1",
         )?;
+        ensure(
+            self.retention.sweep_interval >= std::time::Duration::from_secs(1),
+            "retention.sweep_interval",
+            "must be at least 1s",
+        )?;
         for (name, source) in &self.sources {
             source
                 .handler
