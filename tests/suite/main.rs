@@ -27,6 +27,7 @@ macro_rules! on_both_backends {
 
 mod attacks;
 mod dashboard;
+mod efficiency;
 mod engine;
 mod error_shape;
 mod faults;
