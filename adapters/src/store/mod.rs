@@ -141,6 +141,7 @@ impl SeaOrmStore {
             settings.ingest,
             sequence.clone(),
             fifo_sources.clone(),
+            settings.observer.clone(),
             &writers,
         ));
         Ok(Self {
