@@ -88,7 +88,7 @@ impl Counter {
     fn take(&self) -> (u64, Vec<(String, u64)>) {
         let seen = std::mem::take(&mut *self.0.lock().unwrap());
         let mut breakdown: Vec<_> = seen.into_iter().collect();
-        breakdown.sort_by(|a, b| b.1.cmp(&a.1));
+        breakdown.sort_by_key(|(_, n)| std::cmp::Reverse(*n));
         let counted = breakdown
             .iter()
             .filter(|(sql, _)| !sql.starts_with("(background)"))
