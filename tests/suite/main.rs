@@ -29,6 +29,7 @@ mod attacks;
 mod counters;
 mod dashboard;
 mod destinations;
+mod efficiency;
 mod engine;
 mod error_shape;
 mod faults;

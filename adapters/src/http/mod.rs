@@ -31,6 +31,7 @@ use axum::{
     middleware,
     routing::{get, post},
 };
+use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 pub use self::{
@@ -131,31 +132,40 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
     } else {
         api
     };
+    // Each stack is applied as one layer: `Router::layer` boxes what it
+    // wraps, and a boxed stack is cloned whole for every request, so layers
+    // added one by one cost a clone per layer below each of them.
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(hardening::Guard::new(
-                settings.max_concurrent_requests,
-                settings.request_timeout,
-                state.clone(),
-            )),
-            hardening::guard,
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    Arc::new(hardening::Guard::new(
+                        settings.max_concurrent_requests,
+                        settings.request_timeout,
+                        state.clone(),
+                    )),
+                    hardening::guard,
+                ))
+                .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
+        )
         // Added after the guard, so probes are never shed.
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::document))
-        .layer(middleware::from_fn(metrics::observe))
-        .layer(CatchPanicLayer::custom(hardening::panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        // Outermost: the id exists before the span is made and is echoed back.
-        .layer(middleware::from_fn_with_state(
-            request_id::SequentialRequestId::new(),
-            request_id::assign,
-        ))
+        .layer(
+            ServiceBuilder::new()
+                // Outermost: the id exists before the span is made and is echoed back.
+                .layer(middleware::from_fn_with_state(
+                    request_id::SequentialRequestId::new(),
+                    request_id::assign,
+                ))
+                .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+                .layer(CatchPanicLayer::custom(hardening::panic_response))
+                .layer(middleware::from_fn(metrics::observe)),
+        )
         .with_state(state)
 }
 
