@@ -20,14 +20,16 @@ COPY adapters/Cargo.toml adapters/Cargo.toml
 COPY migration/Cargo.toml migration/Cargo.toml
 COPY bootstrap/Cargo.toml bootstrap/Cargo.toml
 COPY tests/Cargo.toml tests/Cargo.toml
+COPY tools/loadgen/Cargo.toml tools/loadgen/Cargo.toml
 RUN for crate in domain application adapters migration bootstrap tests; do \
         mkdir -p $crate/src && echo "" > $crate/src/lib.rs; \
     done \
     && echo "fn main() {}" > bootstrap/src/main.rs \
     && mkdir -p tests/suite tests/benches && echo "" > tests/suite/main.rs \
     && echo "fn main() {}" > tests/benches/throughput.rs \
+    && mkdir -p tools/loadgen/src && echo "fn main() {}" > tools/loadgen/src/main.rs \
     && cargo build --release --locked -p bootstrap \
-    && rm -rf domain application adapters migration bootstrap tests
+    && rm -rf domain application adapters migration bootstrap tests tools
 
 # 2. The sources.
 COPY . .

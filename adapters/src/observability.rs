@@ -3,10 +3,14 @@
 //! allocation; queue gauges are refreshed by a background task from one
 //! query, never per request.
 
-use std::{collections::HashMap, sync::Arc, sync::OnceLock, time::Duration};
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock, RwLock},
+    time::Duration,
+};
 
 use application::ports::{Clock, EventStats};
-use metrics::{Counter, counter, gauge, histogram};
+use metrics::{Counter, Histogram, counter, gauge, histogram};
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
 use tokio_util::sync::CancellationToken;
 
@@ -52,6 +56,10 @@ struct SourceCounters {
     accepted: Counter,
     duplicate: Counter,
     conflict: Counter,
+    /// `hookd_webhooks_rejected_total` by reason, registered on first use:
+    /// rejections can come fast (a flood of forged requests), so counting one
+    /// should not build labels either.
+    rejected: Arc<RwLock<HashMap<&'static str, Counter>>>,
 }
 
 impl SourceCounters {
@@ -61,6 +69,7 @@ impl SourceCounters {
             accepted: received("accepted"),
             duplicate: received("duplicate"),
             conflict: received("conflict"),
+            rejected: Arc::default(),
         }
     }
 }
@@ -127,15 +136,25 @@ impl IntakeMetrics {
         .increment(1);
     }
 
-    /// Off the accepted path, so registering the labels here is fine.
     pub fn rejected(&self, source: &str, reason: &'static str) {
-        let source = if self.by_source.contains_key(source) {
-            source.to_owned()
-        } else {
-            "unknown".to_owned()
+        let (source, counters) = match self.by_source.get_key_value(source) {
+            Some((name, counters)) => (name.as_str(), counters),
+            None => ("unknown", &self.unknown),
         };
-        counter!("hookd_webhooks_rejected_total", "source" => source, "reason" => reason)
-            .increment(1);
+        if let Ok(cached) = counters.rejected.read()
+            && let Some(counter) = cached.get(reason)
+        {
+            counter.increment(1);
+            return;
+        }
+        let counter = counter!("hookd_webhooks_rejected_total", "source" => source.to_owned(), "reason" => reason);
+        counter.increment(1);
+        // Before `install`, a handle would go nowhere for good: do not keep it.
+        if HANDLE.get().is_some()
+            && let Ok(mut cached) = counters.rejected.write()
+        {
+            cached.insert(reason, counter);
+        }
     }
 }
 
@@ -145,10 +164,34 @@ impl Default for IntakeMetrics {
     }
 }
 
+/// `hookd_http_request_duration_seconds` handles by (route, status),
+/// registered on first use: timing a request then neither builds a label set
+/// nor looks it up in the registry (a hash of the whole key and a lock).
+type HttpHistograms = RwLock<HashMap<(&'static str, &'static str), Histogram>>;
+static HTTP_HISTOGRAMS: OnceLock<HttpHistograms> = OnceLock::new();
+
 /// One HTTP request, by route template and status.
 pub fn http_request(route: &'static str, status: &'static str, elapsed: Duration) {
-    histogram!("hookd_http_request_duration_seconds", "route" => route, "status" => status)
-        .record(elapsed.as_secs_f64());
+    let seconds = elapsed.as_secs_f64();
+    let register =
+        || histogram!("hookd_http_request_duration_seconds", "route" => route, "status" => status);
+    // Before `install`, a handle would go nowhere for good: do not keep it.
+    if HANDLE.get().is_none() {
+        register().record(seconds);
+        return;
+    }
+    let cache = HTTP_HISTOGRAMS.get_or_init(Default::default);
+    if let Ok(cached) = cache.read()
+        && let Some(histogram) = cached.get(&(route, status))
+    {
+        histogram.record(seconds);
+        return;
+    }
+    let histogram = register();
+    histogram.record(seconds);
+    if let Ok(mut cached) = cache.write() {
+        cached.insert((route, status), histogram);
+    }
 }
 
 /// Compacts the maintained counters, then refreshes `hookd_queue_depth`,

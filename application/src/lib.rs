@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod dashboard;
+pub mod destinations;
 pub mod ports;
 pub mod process;
 pub mod quarantine;
@@ -17,6 +18,7 @@ pub mod sources;
 pub mod stats;
 
 pub use dashboard::{EventPage, ListEvents, ListRejections, MAX_PAGE_SIZE, RejectionPage};
+pub use destinations::{DestinationLimits, DestinationReport, Destinations};
 pub use process::{BatchReport, Processor, ProcessorSettings};
 pub use receive::{Receipt, ReceiveError, ReceiveWebhook};
 pub use recover::RecoverLostLeases;

@@ -3,15 +3,18 @@
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
-use chrono::{DateTime, Utc};
 use domain::{EventKey, RetryDecision, RetryPolicy};
-use tokio::task::{AbortHandle, JoinSet};
+use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
-use tracing::Instrument as _;
 
-use crate::ports::{
-    AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
-    QueueError, Settlement,
+use self::attempt::{FinishedAttempt, Outcome, run_attempt};
+
+use crate::{
+    destinations::Destinations,
+    ports::{
+        AttemptResult, ClaimedEvent, Clock, EventHandler, EventQueue, HandlerError, LeaseToken,
+        QueueError, Settlement,
+    },
 };
 
 /// Extra tries at recording outcomes while the database is unavailable
@@ -48,6 +51,8 @@ pub struct BatchReport {
     pub failed: usize,
     /// Outcomes discarded because the lease had been lost meanwhile.
     pub fenced: usize,
+    /// Not attempted, given back uncharged: the destination was paused.
+    pub deferred: usize,
 }
 
 pub struct Processor {
@@ -56,6 +61,7 @@ pub struct Processor {
     handler: Arc<dyn EventHandler>,
     clock: Arc<dyn Clock>,
     settings: ProcessorSettings,
+    destinations: Arc<Destinations>,
 }
 
 impl std::fmt::Debug for Processor {
@@ -81,7 +87,16 @@ impl Processor {
             handler,
             clock,
             settings,
+            destinations: Arc::new(Destinations::default()),
         }
+    }
+
+    /// The per-destination limits this worker shares with the process's
+    /// other workers (default: each source gets the default limits alone).
+    #[must_use]
+    pub fn with_destinations(mut self, destinations: Arc<Destinations>) -> Self {
+        self.destinations = destinations;
+        self
     }
 
     pub fn worker_id(&self) -> &str {
@@ -176,13 +191,12 @@ impl Processor {
     }
 
     async fn claim(&self, limit: u32) -> Result<Vec<ClaimedEvent>, QueueError> {
+        let now = self.clock.now();
+        // Paused destinations, and those with plenty waiting here already,
+        // leave their events in the queue (for a replica, or for later).
+        let skip = self.destinations.not_claimable(now);
         self.queue
-            .claim(
-                &self.worker_id,
-                limit,
-                self.clock.now(),
-                self.settings.lease,
-            )
+            .claim(&self.worker_id, limit, now, self.settings.lease, &skip)
             .await
     }
 
@@ -200,10 +214,13 @@ impl Processor {
         report.claimed += claimed.len();
         for event in claimed {
             running.insert(event.key, event.lease);
+            let destination = self.destinations.get(&event.source);
+            let held = destination.hold();
             attempts.spawn(run_attempt(
                 self.handler.clone(),
                 self.clock.clone(),
                 self.settings.handler_timeout,
+                (destination, held),
                 event,
             ));
         }
@@ -214,7 +231,8 @@ impl Processor {
         let result = self.judge(&attempt);
         match result {
             AttemptResult::Succeeded => report.succeeded += 1,
-            _ => report.failed += 1,
+            AttemptResult::Deferred { .. } => report.deferred += 1,
+            AttemptResult::Retry { .. } | AttemptResult::Dead { .. } => report.failed += 1,
         }
         Settlement {
             key: attempt.event.key,
@@ -297,7 +315,14 @@ impl Processor {
 
     fn judge(&self, attempt: &FinishedAttempt) -> AttemptResult {
         let event = &attempt.event;
-        let (message, retry_after) = match &attempt.outcome {
+        let outcome = match &attempt.outcome {
+            Outcome::Ran(outcome) => outcome,
+            Outcome::Deferred { until } => {
+                tracing::debug!(key = %event.key, until = %until, "destination paused; event given back uncharged");
+                return AttemptResult::Deferred { until: *until };
+            }
+        };
+        let (message, retry_after) = match outcome {
             Ok(()) => {
                 tracing::debug!(key = %event.key, attempt = event.attempt, "event processed");
                 return AttemptResult::Succeeded;
@@ -345,62 +370,6 @@ fn by_lease(running: &HashMap<EventKey, LeaseToken>) -> HashMap<LeaseToken, Vec<
     groups
 }
 
-struct FinishedAttempt {
-    event: ClaimedEvent,
-    started_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
-    outcome: Result<(), HandlerError>,
-}
-
-async fn run_attempt(
-    handler: Arc<dyn EventHandler>,
-    clock: Arc<dyn Clock>,
-    timeout: Duration,
-    event: ClaimedEvent,
-) -> FinishedAttempt {
-    let started_at = clock.now();
-    let for_handler = event.clone();
-    // Its own task, so that a panic is caught as a `JoinError` and a timeout
-    // drops the handler's future; aborting this attempt aborts that task too.
-    // Every log line of the attempt carries the request id of the delivery.
-    let span = tracing::info_span!(
-        "attempt",
-        key = %event.key,
-        source = %event.source,
-        event_id = %event.event_id,
-        attempt = event.attempt,
-        request_id = event.request_id.as_deref().unwrap_or_default(),
-    );
-    let run = tokio::spawn(
-        async move { tokio::time::timeout(timeout, handler.handle(&for_handler)).await }
-            .instrument(span),
-    );
-    let _abort_with_attempt = AbortOnDrop(run.abort_handle());
-    let outcome = match run.await {
-        Ok(Ok(result)) => result,
-        Ok(Err(_elapsed)) => Err(HandlerError::retryable(format!(
-            "handler timed out after {}s",
-            timeout.as_secs_f64()
-        ))),
-        Err(join) if join.is_panic() => Err(HandlerError::retryable("handler panicked")),
-        Err(_) => Err(HandlerError::retryable("handler was cancelled")),
-    };
-    FinishedAttempt {
-        event,
-        started_at,
-        finished_at: clock.now(),
-        outcome,
-    }
-}
-
-/// Aborts a task when dropped (the attempt awaiting it was cancelled).
-struct AbortOnDrop(AbortHandle);
-
-impl Drop for AbortOnDrop {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
-}
-
+mod attempt;
 #[cfg(test)]
 mod tests;

@@ -8,7 +8,7 @@ use adapters::{
     http::{self, AppState, BodyBudget, HttpSettings, MetricsEndpoint},
     observability::{self, IntakeMetrics},
     retention::{run_event_retention, run_rejection_retention},
-    store::{IngestSettings, RejectionWriter, SeaOrmStore, StoreSettings},
+    store::{IngestSettings, RejectionWriter, SeaOrmStore, StatementObserver, StoreSettings},
     worker::{run_recovery, run_worker},
 };
 use anyhow::Context as _;
@@ -30,7 +30,9 @@ use tokio_util::sync::CancellationToken;
 mod parts;
 
 pub use self::parts::jwt_settings;
-use self::parts::{configured_handlers, instance_id, intake_limits, processor_settings};
+use self::parts::{
+    configured_handlers, destinations, instance_id, intake_limits, processor_settings,
+};
 use crate::{
     settings::{Ordering, Settings},
     sources,
@@ -53,6 +55,8 @@ pub struct Overrides {
     /// Runs instead of the configured handler of each named source.
     pub handlers: HashMap<String, Arc<dyn EventHandler>>,
     pub clock: Option<Arc<dyn Clock>>,
+    /// Sees every statement the store runs (the efficiency guard counts them).
+    pub statements: Option<StatementObserver>,
 }
 
 impl std::fmt::Debug for Overrides {
@@ -61,6 +65,7 @@ impl std::fmt::Debug for Overrides {
             .field("handler", &self.handler.is_some())
             .field("handlers", &self.handlers.keys().collect::<Vec<_>>())
             .field("clock", &self.clock.is_some())
+            .field("statements", &self.statements.is_some())
             .finish()
     }
 }
@@ -111,7 +116,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     let mut settings = settings.clone();
     crate::dev_secret::ensure_jwt_secret(&mut settings)?;
     let settings = &settings;
-    let store = Arc::new(connect_store(settings).await?);
+    let store = Arc::new(connect_store_observed(settings, overrides.statements.clone()).await?);
     if settings.database.auto_migrate {
         migrate(&store).await?;
     }
@@ -145,6 +150,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
     )
     .with_quarantine(quarantine)
     .with_max_signature_candidates(settings.server.max_signature_candidates);
+    let destinations = Arc::new(destinations(settings));
     let state = AppState {
         receive: Arc::new(receive),
         events: Arc::new(ListEvents::new(store.clone())),
@@ -172,6 +178,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
                 .map(|token| token.expose_secret().to_owned()),
         }),
         intake_metrics: Arc::new(intake_metrics),
+        destinations: destinations.clone(),
     };
     let router = http::router(
         state,
@@ -219,7 +226,8 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
             handler.clone(),
             clock.clone(),
             processor_settings(settings),
-        );
+        )
+        .with_destinations(destinations.clone());
         workers.spawn(run_worker(
             processor,
             new_work.clone(),
@@ -439,6 +447,17 @@ const MIGRATION_LOCK: i64 = 0x686f_6f6b_646d_6967;
 /// # Errors
 /// When the database cannot be opened.
 pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
+    connect_store_observed(settings, None).await
+}
+
+/// [`connect_store`] with an observer of every statement.
+///
+/// # Errors
+/// When the database cannot be opened.
+pub async fn connect_store_observed(
+    settings: &Settings,
+    observer: Option<StatementObserver>,
+) -> anyhow::Result<SeaOrmStore> {
     let url = settings.database.url.expose_secret();
     ensure_sqlite_directory(url)?;
     let store_settings = StoreSettings {
@@ -456,6 +475,7 @@ pub async fn connect_store(settings: &Settings) -> anyhow::Result<SeaOrmStore> {
             .map(|(name, _)| name.clone())
             .collect(),
         claimable_sources: Some(settings.sources.keys().cloned().collect()),
+        observer,
     };
     SeaOrmStore::connect(&store_settings).await
 }

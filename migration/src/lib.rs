@@ -13,7 +13,8 @@ mod m20261130_000003_request_id;
 mod m20261201_000004_recovery;
 mod m20261202_000005_retention;
 mod m20261202_000006_counters;
-mod m20261202_000007_sqlite_seq;
+mod m20261203_000007_due_by_source;
+mod m20261203_000008_sqlite_seq;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -28,7 +29,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_recovery::Migration),
             Box::new(m20261202_000005_retention::Migration),
             Box::new(m20261202_000006_counters::Migration),
-            Box::new(m20261202_000007_sqlite_seq::Migration),
+            Box::new(m20261203_000007_due_by_source::Migration),
+            Box::new(m20261203_000008_sqlite_seq::Migration),
         ]
     }
 }

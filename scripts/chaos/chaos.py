@@ -112,6 +112,7 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
         for i in range(scenario.replicas)
     ]
     timeline = Timeline()
+    env.target = target
     try:
         # One after the other: two replicas migrating an empty database at once
         # fail (a duplicate key in pg_type), see RELIABILITY.md.
@@ -149,6 +150,9 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
             "resume_limit_seconds": 15,
             "lease_seconds": scenario.settings["lease_seconds"],
             "check_takeover": scenario.inject is inject_kills,
+            # hookd's defaults for a destination (README, "Delivery limits").
+            "max_in_flight": 32 * scenario.replicas,
+            "breaker_cool_down_seconds": 30,
         }
         result = check.check(run_dir, db_url, meta)
         if not drained:

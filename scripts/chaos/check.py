@@ -54,6 +54,10 @@ def percentile(values: list, q: float):
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
+# How long the circuit breaker may take to notice a target that went down.
+NOTICE_SECONDS = 3.0
+
+
 def check(run_dir: str, db_url: str, meta: dict) -> dict:
     v = Violations()
     answers = read_answers(run_dir)
@@ -174,6 +178,23 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
         if delay is None or delay > meta["resume_limit_seconds"]:
             v.add("intake_not_resumed", f"{window['kind']} ending {end:.3f}: {delay}")
 
+    # A target that is down: once the breaker has noticed (within ~1.5 s at any
+    # volume: NOTICE_SECONDS), it gets what was still in flight, then one
+    # probe per cool-down; and no event dies meanwhile.
+    for window in meta.get("outages", []):
+        if window["kind"] != "target_down":
+            continue
+        noticed = window["start"] + NOTICE_SECONDS
+        seconds = window["end"] - noticed
+        during = sum(1 for t, *_ in deliveries if noticed <= t <= window["end"])
+        allowed = meta["max_in_flight"] + 1 + int(seconds // meta["breaker_cool_down_seconds"])
+        notes["requests_while_target_down"] += sum(1 for t, *_ in deliveries if window["start"] <= t <= window["end"])
+        notes["requests_after_breaker_noticed"] += during
+        if during > allowed:
+            v.add("target_hammered_while_down", f"{during} requests in {seconds:.0f} s (at most {allowed})", during)
+        if by_status["dead"]:
+            v.add("dead_while_target_down", f"{by_status['dead']} dead events", by_status["dead"])
+
     shutdown = meta.get("shutdown")
     if shutdown:
         if shutdown["exit_code"] != 0:
@@ -194,7 +215,7 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
         "events_stored": len(events),
         "events_by_status": dict(by_status),
         "deliveries": len(deliveries),
-        "extra_deliveries": sum(extra[a] for a in ("200", "500", "hang")),
+        "extra_deliveries": sum(extra[a] for a in ("200", "500", "503", "hang")),
         "extra_by_answer": dict(extra),
         "attempt_outcomes": dict(sum(attempts.values(), collections.Counter())),
         "latency_seconds": {

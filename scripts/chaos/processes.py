@@ -129,6 +129,10 @@ class Target:
             raise RuntimeError("the recording target did not start")
         self.url = f"http://127.0.0.1:{line[1]}/in"
 
+    def toggle_down(self) -> None:
+        """The target goes down (answers 503 to everything) or comes back."""
+        self.proc.send_signal(signal.SIGUSR1)
+
     def stop(self) -> None:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

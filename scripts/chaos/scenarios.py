@@ -127,6 +127,19 @@ def hookd_grace(hookd) -> float:
     return 15.0
 
 
+def inject_target_down(instances, timeline, stop, rng, env, db_url, allow_restart, duration):
+    """A quarter into the load the target goes down (503 to everything) for a
+    minute (half the load in a short run), then comes back."""
+    if stop.wait(duration / 4):
+        return
+    t0 = time.time()
+    env.target.toggle_down()
+    stop.wait(min(60.0, duration / 2))
+    env.target.toggle_down()
+    timeline.outage("target_down", t0, time.time())
+    inject_nothing(instances, timeline, stop, rng, env, db_url, allow_restart, duration)
+
+
 def inject_nothing(instances, timeline, stop, rng, env, db_url, allow_restart, duration):
     """No fault from outside; only watch that hookd stays up."""
     while not stop.wait(1):
@@ -146,6 +159,8 @@ SCENARIOS = {
                  inject_db_outage),
         Scenario("target-faults", "target answers 500 to 20 %, hangs past the timeout for 1 %", False,
                  inject_nothing, target_fail=0.20, target_hang=0.01),
+        Scenario("target-down", "the target answers 503 to everything for a minute (short: half the load)", False,
+                 inject_target_down),
         Scenario("sigterm", "SIGTERM under load with a stalled client connection", False, inject_sigterm,
                  hookd_goes_down=True),
     ]

@@ -3,8 +3,9 @@
 
 One CSV line per delivery, written when the request has been read:
     time,webhook_id,event_id,answer,signature
-`answer` is what the target does: `200`, `500` (a retryable refusal) or `hang`
-(holds the request past hookd's handler timeout, then closes it unanswered).
+`answer` is what the target does: `200`, `500` (a retryable refusal), `hang`
+(holds the request past hookd's handler timeout, then closes it unanswered) or
+`503` (the target is down: SIGUSR1 toggles that).
 `signature` is `ok` when the Standard Webhooks signature verifies with the
 forward secret, else `bad`.
 
@@ -44,8 +45,14 @@ class Target:
         self.rng = random.Random(args.seed)
         self.out = open(args.out, "a", buffering=1 << 16)
         self.count = 0
+        self.down = False
+
+    def toggle_down(self) -> None:
+        self.down = not self.down
 
     def decide(self) -> str:
+        if self.down:
+            return "503"
         roll = self.rng.random()
         if roll < self.hang:
             return "hang"
@@ -97,7 +104,11 @@ class Connection(asyncio.Protocol):
                 loop.call_later(self.target.hang_seconds, self.transport.close)
                 self.buffer = b""
                 return
-            status = b"200 OK" if answer == "200" else b"500 Internal Server Error"
+            status = {
+                "200": b"200 OK",
+                "500": b"500 Internal Server Error",
+                "503": b"503 Service Unavailable",
+            }[answer]
             self.transport.write(
                 b"HTTP/1.1 " + status + b"\r\ncontent-length: 0\r\n\r\n"
             )
@@ -123,6 +134,7 @@ async def main() -> None:
     stop = asyncio.Event()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
+    loop.add_signal_handler(signal.SIGUSR1, target.toggle_down)
     await stop.wait()
     server.close()
     target.out.flush()

@@ -264,7 +264,9 @@ def run(hookd, shots):
         expect(retired.locator('td[data-label="Expired"]')).to_have_text("expired")
         expect(retired.locator('td[data-label="Not after"]')).not_to_have_text("—")
         expect(retired.locator('td[data-label="Events"]')).to_have_text("0")
-        check("sources show their scheme, secrets, event counts, not_after and the expired flag")
+        expect(billing.locator("p.delivery")).to_contain_text("delivering")
+        expect(billing.locator("p.delivery")).to_contain_text("of 32 in flight")
+        check("sources show their scheme, secrets, event counts, not_after and the expired flag, and their destination's state")
         shot(page, shots, "08-sources")
         watch.assert_clean("signed-in views")
 

@@ -4,7 +4,10 @@
 
 use std::{
     net::SocketAddr,
-    sync::{Arc, Mutex},
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicUsize, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -63,11 +66,20 @@ type Script = dyn Fn(&Delivery, usize) -> Answer + Send + Sync;
 struct Shared {
     deliveries: Arc<Mutex<Vec<Delivery>>>,
     script: Arc<Script>,
+    concurrency: Arc<Concurrency>,
+}
+
+/// Requests being answered now, and the most ever at once.
+#[derive(Debug, Default)]
+struct Concurrency {
+    now: AtomicUsize,
+    peak: AtomicUsize,
 }
 
 pub struct Target {
     pub addr: SocketAddr,
     deliveries: Arc<Mutex<Vec<Delivery>>>,
+    concurrency: Arc<Concurrency>,
 }
 
 impl std::fmt::Debug for Target {
@@ -84,15 +96,26 @@ impl Target {
         script: impl Fn(&Delivery, usize) -> Answer + Send + Sync + 'static,
     ) -> Self {
         let deliveries = Arc::new(Mutex::new(Vec::new()));
+        let concurrency = Arc::new(Concurrency::default());
         let shared = Shared {
             deliveries: deliveries.clone(),
             script: Arc::new(script),
+            concurrency: concurrency.clone(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let app = Router::new().route("/in", post(receive)).with_state(shared);
         tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
-        Self { addr, deliveries }
+        Self {
+            addr,
+            deliveries,
+            concurrency,
+        }
+    }
+
+    /// The most requests the target was answering at once.
+    pub fn peak_concurrency(&self) -> usize {
+        self.concurrency.peak.load(Ordering::SeqCst)
     }
 
     pub fn url(&self) -> String {
@@ -118,6 +141,14 @@ impl Target {
 }
 
 async fn receive(State(shared): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let now = shared.concurrency.now.fetch_add(1, Ordering::SeqCst) + 1;
+    shared.concurrency.peak.fetch_max(now, Ordering::SeqCst);
+    let response = answer(&shared, &headers, body).await;
+    shared.concurrency.now.fetch_sub(1, Ordering::SeqCst);
+    response
+}
+
+async fn answer(shared: &Shared, headers: &HeaderMap, body: Bytes) -> Response {
     let header = |name: &str| {
         headers
             .get(name)

@@ -21,6 +21,7 @@ on_both_backends!(
     panics_and_timeouts_are_retryable_failures_in_the_history,
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
+    a_deferred_attempt_goes_back_to_the_queue_uncharged,
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
     events_unfinished_after_the_grace_period_are_released_at_once,
 );
@@ -292,7 +293,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     let now = chrono::Utc::now();
 
     let first = store
-        .claim("w1", 10, now, Duration::from_secs(1))
+        .claim("w1", 10, now, Duration::from_secs(1), &[])
         .await
         .unwrap();
     assert_eq!(first.len(), 1);
@@ -300,7 +301,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     // Nothing else is due while the lease holds, and nothing is lost.
     assert!(
         store
-            .claim("w2", 10, now, Duration::from_secs(1))
+            .claim("w2", 10, now, Duration::from_secs(1), &[])
             .await
             .unwrap()
             .is_empty()
@@ -324,7 +325,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     // Settling the same loss twice changes nothing.
     assert_eq!(store.settle_lost(vec![requeued]).await.unwrap(), 0);
     let second = store
-        .claim("w2", 10, later, Duration::from_secs(30))
+        .claim("w2", 10, later, Duration::from_secs(30), &[])
         .await
         .unwrap();
     assert_eq!((second.len(), second[0].attempt), (1, 2));
@@ -369,6 +370,92 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
         scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'").await,
         1
     );
+    alive.cancel();
+}
+
+/// An attempt whose destination was paused never ran: the event goes back
+/// with its attempt count as before the claim, no history row, due when the
+/// pause ends; a claim that skips its source leaves it alone.
+async fn a_deferred_attempt_goes_back_to_the_queue_uncharged(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
+    app.post_signed(&body("evt_paused")).await;
+    let settings = app.settings.clone();
+    let conn = db.connect().await;
+    app.stop().await;
+    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
+    let alive = tokio_util::sync::CancellationToken::new();
+    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
+        tokio::spawn(keeper);
+    }
+    let scalar = |sql: &'static str| hookd_tests::db::scalar(&conn, sql);
+    let lease = Duration::from_secs(30);
+    let now = chrono::Utc::now();
+    let defer = |event: &ClaimedEvent, until| Settlement {
+        result: AttemptResult::Deferred { until },
+        ..store_settlement(event, now)
+    };
+
+    let claimed = store.claim("w1", 10, now, lease, &[]).await.unwrap();
+    assert_eq!(claimed[0].attempt, 1);
+    let until = now + chrono::Duration::seconds(10);
+    assert_eq!(
+        store
+            .settle("w1", vec![defer(&claimed[0], until)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM events WHERE status = 'pending' AND attempts = 0").await,
+        1
+    );
+    assert_eq!(scalar("SELECT COUNT(*) FROM event_attempts").await, 0);
+    assert!(
+        store
+            .claim("w1", 10, now, lease, &[])
+            .await
+            .unwrap()
+            .is_empty(),
+        "due at `until`"
+    );
+    let after = until + chrono::Duration::seconds(1);
+    let paused = ["default".to_owned()];
+    assert!(
+        store
+            .claim("w1", 10, after, lease, &paused)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    // A retried event keeps the attempts it really made.
+    let again = store.claim("w1", 10, after, lease, &[]).await.unwrap();
+    assert_eq!(again[0].attempt, 1, "the deferred claim was not counted");
+    let failed = Settlement {
+        result: AttemptResult::Retry {
+            at: after,
+            error: "503".into(),
+        },
+        ..store_settlement(&again[0], after)
+    };
+    assert_eq!(store.settle("w1", vec![failed]).await.unwrap(), 1);
+    let third = store.claim("w1", 10, after, lease, &[]).await.unwrap();
+    assert_eq!(third[0].attempt, 2);
+    assert_eq!(
+        store
+            .settle("w1", vec![defer(&third[0], until)])
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM events WHERE status = 'retrying' AND attempts = 1").await,
+        1
+    );
+    assert_eq!(scalar("SELECT COUNT(*) FROM event_attempts").await, 1);
     alive.cancel();
 }
 

@@ -28,6 +28,8 @@ macro_rules! on_both_backends {
 mod attacks;
 mod counters;
 mod dashboard;
+mod destinations;
+mod efficiency;
 mod engine;
 mod error_shape;
 mod faults;

@@ -50,6 +50,7 @@ pub async fn render(
             return Err(AuthError::Invalid("wrong metrics token".into()).into());
         }
     }
+    super::destinations::publish_metrics(&state.destinations);
     let body = state.metrics.handle.render();
     Ok((
         [(

@@ -1,6 +1,7 @@
 //! The HTTP API (axum): webhook intake, the dashboard API and page, health probes.
 
 mod auth;
+mod destinations;
 mod error;
 mod events;
 mod extract;
@@ -20,7 +21,8 @@ mod webhook;
 use std::{sync::Arc, time::Duration};
 
 use application::{
-    EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents, SourceOverview,
+    Destinations, EventStatistics, ListEvents, ListRejections, ReceiveWebhook, ReplayEvents,
+    SourceOverview,
     ports::{EventStore, TokenVerifier},
 };
 use axum::{
@@ -29,6 +31,7 @@ use axum::{
     middleware,
     routing::{get, post},
 };
+use tower::ServiceBuilder;
 use tower_http::{catch_panic::CatchPanicLayer, trace::TraceLayer};
 
 pub use self::{
@@ -57,6 +60,8 @@ pub struct AppState {
     pub intake: Arc<IntakeLimits>,
     /// Bytes of webhook bodies held at once before verification.
     pub body_budget: Arc<BodyBudget>,
+    /// Delivery limits and circuit breakers, shared with the workers.
+    pub destinations: Arc<Destinations>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -91,7 +96,7 @@ impl Default for HttpSettings {
 
 /// Every route as (method, path template): the metrics' `route` label and
 /// the OpenAPI coverage test read it. `router` must register exactly these.
-pub const ROUTES: [(&str, &str); 13] = [
+pub const ROUTES: [(&str, &str); 14] = [
     ("POST", "/webhook"),
     ("POST", "/webhooks/{source}"),
     ("GET", "/events"),
@@ -100,6 +105,7 @@ pub const ROUTES: [(&str, &str); 13] = [
     ("POST", "/events/replay"),
     ("GET", "/rejections"),
     ("GET", "/sources"),
+    ("GET", "/destinations"),
     ("GET", "/stats"),
     ("GET", "/healthz"),
     ("GET", "/readyz"),
@@ -117,6 +123,7 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
         .route("/events/replay", post(replay::matching))
         .route("/rejections", get(rejections::list))
         .route("/sources", get(sources::list))
+        .route("/destinations", get(destinations::list))
         .route("/stats", get(stats::show));
     // The page is not part of the API (not in `ROUTES`, not in the OpenAPI
     // document), but goes through the same limits, metrics and tracing.
@@ -125,31 +132,40 @@ pub fn router(state: AppState, settings: HttpSettings) -> Router {
     } else {
         api
     };
+    // Each stack is applied as one layer: `Router::layer` boxes what it
+    // wraps, and a boxed stack is cloned whole for every request, so layers
+    // added one by one cost a clone per layer below each of them.
     routes
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .layer(DefaultBodyLimit::max(settings.max_body_bytes))
-        .layer(middleware::from_fn_with_state(
-            Arc::new(hardening::Guard::new(
-                settings.max_concurrent_requests,
-                settings.request_timeout,
-                state.clone(),
-            )),
-            hardening::guard,
-        ))
+        .layer(
+            ServiceBuilder::new()
+                .layer(middleware::from_fn_with_state(
+                    Arc::new(hardening::Guard::new(
+                        settings.max_concurrent_requests,
+                        settings.request_timeout,
+                        state.clone(),
+                    )),
+                    hardening::guard,
+                ))
+                .layer(DefaultBodyLimit::max(settings.max_body_bytes)),
+        )
         // Added after the guard, so probes are never shed.
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route("/openapi.json", get(openapi::document))
-        .layer(middleware::from_fn(metrics::observe))
-        .layer(CatchPanicLayer::custom(hardening::panic_response))
-        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
-        // Outermost: the id exists before the span is made and is echoed back.
-        .layer(middleware::from_fn_with_state(
-            request_id::SequentialRequestId::new(),
-            request_id::assign,
-        ))
+        .layer(
+            ServiceBuilder::new()
+                // Outermost: the id exists before the span is made and is echoed back.
+                .layer(middleware::from_fn_with_state(
+                    request_id::SequentialRequestId::new(),
+                    request_id::assign,
+                ))
+                .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
+                .layer(CatchPanicLayer::custom(hardening::panic_response))
+                .layer(middleware::from_fn(metrics::observe)),
+        )
         .with_state(state)
 }
 

@@ -9,7 +9,9 @@ use utoipa::{
     openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
 };
 
-use super::{error, events, health, metrics, rejections, replay, sources, stats, webhook};
+use super::{
+    destinations, error, events, health, metrics, rejections, replay, sources, stats, webhook,
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -26,6 +28,7 @@ use super::{error, events, health, metrics, rejections, replay, sources, stats, 
         replay::matching,
         rejections::list,
         sources::list,
+        destinations::list,
         stats::show,
         health::healthz,
         health::readyz,

@@ -19,15 +19,16 @@ use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, Statement, TransactionTrait, TryInsertResult,
+    QueryFilter, QuerySelect, RuntimeErr, Statement, TransactionTrait, TryInsertResult,
     sea_query::{Expr, OnConflict},
+    sqlx::{self, Row as _},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::{
-    SeaOrmStore,
+    SeaOrmStore, StatementObserver,
     arrays::{bytes, column, optional_text},
     entity::events,
     error::{Failure, classify},
@@ -65,6 +66,8 @@ struct Order {
     /// SQLite's queue positions.
     sequence: Arc<Sequence>,
     fifo_sources: Arc<[String]>,
+    /// Sees the statements sent past SeaORM (which reports its own).
+    observer: Option<StatementObserver>,
 }
 
 impl Order {
@@ -93,6 +96,7 @@ impl Batcher {
         settings: IngestSettings,
         sequence: Arc<Sequence>,
         fifo_sources: Arc<[String]>,
+        observer: Option<StatementObserver>,
         writers: &Writers,
     ) -> Self {
         let (queue, pending) = mpsc::channel(settings.max_batch * 4);
@@ -105,6 +109,7 @@ impl Batcher {
             let order = Order {
                 sequence: sequence.clone(),
                 fifo_sources: fifo_sources.clone(),
+                observer: observer.clone(),
             };
             writers.spawn(
                 "ingest batch writer",
@@ -218,7 +223,12 @@ async fn insert_batch(
 ) -> Result<Vec<Insertion>, Failure> {
     let inserted = match db.get_database_backend() {
         DbBackend::Postgres if order.has_fifo(events) => insert_fifo_postgres(db, events).await,
-        DbBackend::Postgres => insert_unnest(db, events).await,
+        DbBackend::Postgres => {
+            if let Some(StatementObserver(observer)) = &order.observer {
+                observer(INSERT_UNNEST);
+            }
+            insert_unnest_borrowed(db.get_postgres_connection_pool(), events).await
+        }
         _ => insert_values(db, &order.sequence, events).await,
     }
     .map_err(classify)?;
@@ -454,6 +464,63 @@ async fn insert_unnest(
         .await?;
     rows.iter()
         .map(|row| row.try_get::<Uuid>("", "id"))
+        .collect()
+}
+
+/// [`insert_unnest`] through sqlx directly, binding borrowed columns: SeaORM
+/// clones every parameter of a raw statement to bind it (here every body of
+/// the batch), and this runs once per batch on the intake path. Same
+/// statement text, so the same prepared statement.
+async fn insert_unnest_borrowed(
+    pool: &sqlx::PgPool,
+    events: &[NewEvent],
+) -> Result<HashSet<Uuid>, DbErr> {
+    fn text(events: &[NewEvent], f: impl Fn(&NewEvent) -> Option<&str>) -> Vec<&str> {
+        events.iter().map(|e| f(e).unwrap_or_default()).collect()
+    }
+    let query_err = |err: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)));
+    let rows = sqlx::query(INSERT_UNNEST)
+        .bind(
+            events
+                .iter()
+                .map(|e| e.key.as_uuid())
+                .collect::<Vec<Uuid>>(),
+        )
+        .bind(text(events, |e| Some(e.source.as_str())))
+        .bind(text(events, |e| Some(e.event_id.as_str())))
+        .bind(text(events, |e| e.event_type.as_deref()))
+        .bind(
+            events
+                .iter()
+                .map(|e| e.body.as_ref())
+                .collect::<Vec<&[u8]>>(),
+        )
+        .bind(
+            events
+                .iter()
+                .map(|e| e.body_digest.as_bytes().as_slice())
+                .collect::<Vec<&[u8]>>(),
+        )
+        .bind(text(events, |e| e.content_type.as_deref()))
+        .bind(
+            events
+                .iter()
+                .map(|e| to_micros(e.received_at))
+                .collect::<Vec<i64>>(),
+        )
+        .bind(text(events, |e| e.secret_label.as_deref()))
+        .bind(text(events, |e| e.request_id.as_deref()))
+        .bind(
+            events
+                .iter()
+                .map(|e| e.dedupe_by_body)
+                .collect::<Vec<bool>>(),
+        )
+        .fetch_all(pool)
+        .await
+        .map_err(query_err)?;
+    rows.iter()
+        .map(|row| row.try_get::<Uuid, _>("id").map_err(query_err))
         .collect()
 }
 

@@ -51,6 +51,26 @@ pub(crate) const OPERATION_TIMEOUT: Duration = Duration::from_secs(35);
 /// `application_name` of hookd's PostgreSQL connections.
 pub const APPLICATION_NAME: &str = "hookd";
 
+/// Sees the SQL of every statement the store's connections run (the
+/// efficiency guard counts statements per event with it); `None` in production.
+#[derive(Clone)]
+pub struct StatementObserver(pub Arc<dyn Fn(&str) + Send + Sync>);
+
+impl std::fmt::Debug for StatementObserver {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StatementObserver")
+    }
+}
+
+/// Installs `observer` on a connection; before it is cloned, since clones
+/// keep the callback they were made with.
+fn observe(connection: &mut DatabaseConnection, observer: Option<&StatementObserver>) {
+    if let Some(StatementObserver(observer)) = observer {
+        let observer = observer.clone();
+        connection.set_metric_callback(move |info| observer(&info.statement.sql));
+    }
+}
+
 /// What the store needs to know to connect.
 #[derive(Debug, Clone)]
 pub struct StoreSettings {
@@ -67,6 +87,7 @@ pub struct StoreSettings {
     /// The sources whose events this instance processes (the configured
     /// ones); `None`: every source.
     pub claimable_sources: Option<Vec<String>>,
+    pub observer: Option<StatementObserver>,
 }
 
 /// The store. Cheap to clone; clones share connections and the batcher.
@@ -106,9 +127,10 @@ impl SeaOrmStore {
             let (writer, reader) = connect_sqlite(settings).await?;
             (writer, reader, liveness)
         } else if settings.url.starts_with("postgres:") || settings.url.starts_with("postgresql:") {
-            let pool = Database::connect(options(settings, settings.max_connections))
+            let mut pool = Database::connect(options(settings, settings.max_connections))
                 .await
                 .context("connecting to PostgreSQL")?;
+            observe(&mut pool, settings.observer.as_ref());
             (pool.clone(), pool, Liveness::advisory_lock())
         } else {
             anyhow::bail!("database.url must start with postgres:// or sqlite:");
@@ -121,6 +143,7 @@ impl SeaOrmStore {
             settings.ingest,
             sequence.clone(),
             fifo_sources.clone(),
+            settings.observer.clone(),
             &writers,
         ));
         Ok(Self {
@@ -203,15 +226,17 @@ async fn connect_sqlite(
             .idle_timeout(None)
             .max_lifetime(None);
     }
-    let writer = Database::connect(writer_options)
+    let mut writer = Database::connect(writer_options)
         .await
         .context("opening the SQLite database")?;
+    observe(&mut writer, settings.observer.as_ref());
     if in_memory {
         return Ok((writer.clone(), writer));
     }
-    let reader = Database::connect(options(settings, settings.max_connections.max(1)))
+    let mut reader = Database::connect(options(settings, settings.max_connections.max(1)))
         .await
         .context("opening the SQLite database for reading")?;
+    observe(&mut reader, settings.observer.as_ref());
     Ok((writer, reader))
 }
 

@@ -20,6 +20,7 @@ use sea_orm::{
     TransactionTrait,
     sea_query::{
         Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement,
+        UnionType,
     },
 };
 use uuid::Uuid;
@@ -32,11 +33,13 @@ use super::{
     time::{from_micros, to_micros},
 };
 
-/// Statuses a claim may pick up (a `processing` one only once its lease
-/// expired). Written as literal SQL, not bound parameters, so that both
-/// databases see it matches the partial indexes `events_due` and
-/// `events_fifo` (`WHERE status IN (…)`) and use them.
+/// Events not finished (for FIFO order). Written as literal SQL, not bound
+/// parameters, so that both databases see it matches the partial index
+/// `events_fifo` (`WHERE status IN (…)`) and use it.
 const UNFINISHED: &str = "status IN ('pending', 'retrying', 'processing')";
+
+/// Events a claim may pick up, literal for `events_due_by_source` likewise.
+const WAITING: &str = "events.status IN ('pending', 'retrying')";
 
 /// The events table again, as `alias`, inside a claim's subquery: the
 /// unfinished events of the outer row's source (served by `events_fifo`).
@@ -50,6 +53,29 @@ fn unfinished_of_same_source(alias: &str) -> SelectStatement {
         )
         .and_where(Expr::cust(format!("{alias}.{UNFINISHED}")))
         .to_owned()
+}
+
+/// A FIFO source only offers its first unfinished event in queue order
+/// (`seq`), and only while none of its events is in flight: while one is
+/// running or waiting for a retry, nothing after it is due. (Both lookups
+/// use the `events_fifo` index.)
+fn fifo_head() -> Condition {
+    let head = unfinished_of_same_source("head")
+        .column((Alias::new("head"), events::Column::Id))
+        .order_by((Alias::new("head"), events::Column::Seq), Order::Asc)
+        .order_by((Alias::new("head"), events::Column::Id), Order::Asc)
+        .limit(1)
+        .to_owned();
+    let busy = unfinished_of_same_source("busy")
+        .expr(Expr::val(1))
+        .and_where(Expr::cust("busy.status = 'processing'"))
+        .to_owned();
+    Condition::all()
+        .add(
+            Expr::col((events::Entity, events::Column::Id))
+                .eq(Expr::SubQuery(None, Box::new(head.into()))),
+        )
+        .add(Expr::exists(busy).not())
 }
 
 /// Longest error message kept per attempt.
@@ -85,8 +111,9 @@ impl EventQueue for SeaOrmStore {
         limit: u32,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[String],
     ) -> Result<Vec<ClaimedEvent>, QueueError> {
-        bounded(self.claim_due(worker, limit, now, lease)).await
+        bounded(self.claim_due(worker, limit, now, lease, skip)).await
     }
 
     async fn settle(
@@ -161,6 +188,7 @@ impl SeaOrmStore {
         limit: u32,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[String],
     ) -> Result<Vec<ClaimedEvent>, QueueError> {
         if !self.liveness.is_alive() {
             return Err(QueueError::Unavailable(anyhow::anyhow!(
@@ -169,57 +197,24 @@ impl SeaOrmStore {
         }
         let token = LeaseToken::generate();
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let mut due = Query::select();
-        due.column(events::Column::Id)
-            .from(events::Entity)
-            .and_where(Expr::cust(UNFINISHED))
-            // A lease that expired is not claimed here: recovery records the
-            // lost attempt first (and applies the attempt ceiling).
-            .and_where(Expr::cust("status <> 'processing'"))
-            .and_where(Expr::col(events::Column::NextAttemptAt).lte(to_micros(now)))
-            .order_by(events::Column::NextAttemptAt, Order::Asc)
-            .order_by(events::Column::Id, Order::Asc)
-            .limit(u64::from(limit));
-        if let Some(sources) = &self.claimable_sources {
-            // Events of a source that is no longer configured wait, visible,
-            // instead of being handled by something they were not meant for.
-            due.and_where(Expr::col(events::Column::Source).is_in(sources.iter().cloned()));
-        }
-        if !self.fifo_sources.is_empty() {
-            // A FIFO source only offers its first unfinished event in queue
-            // order (`seq`), and only while none of its events is in flight:
-            // while one is running or waiting for a retry, nothing after it
-            // is due. (Both lookups use the `events_fifo` index.)
-            let head = unfinished_of_same_source("head")
-                .column((Alias::new("head"), events::Column::Id))
-                .order_by((Alias::new("head"), events::Column::Seq), Order::Asc)
-                .order_by((Alias::new("head"), events::Column::Id), Order::Asc)
-                .limit(1)
-                .to_owned();
-            let busy = unfinished_of_same_source("busy")
-                .expr(Expr::val(1))
-                .and_where(Expr::cust("busy.status = 'processing'"))
-                .to_owned();
-            due.cond_where(
-                Condition::any()
-                    .add(
-                        Expr::col(events::Column::Source)
-                            .is_not_in(self.fifo_sources.iter().cloned()),
-                    )
-                    .add(
-                        Condition::all()
-                            .add(
-                                Expr::col((events::Entity, events::Column::Id))
-                                    .eq(Expr::SubQuery(None, Box::new(head.into()))),
-                            )
-                            .add(Expr::exists(busy).not()),
-                    ),
-            );
-        }
-        if self.backend() == DbBackend::Postgres {
-            // Replicas never wait on, nor take, each other's claims.
-            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
+        let due = match &self.claimable_sources {
+            Some(sources) => {
+                // Events of a source that is no longer configured wait,
+                // visible, instead of being handled by something they were
+                // not meant for; paused or saturated destinations (`skip`)
+                // leave theirs in the queue too.
+                let claimable: Vec<&str> = sources
+                    .iter()
+                    .filter(|source| !skip.contains(source))
+                    .map(String::as_str)
+                    .collect();
+                if claimable.is_empty() {
+                    return Ok(Vec::new());
+                }
+                self.due_by_source(&claimable, limit, now)
+            }
+            None => self.due_any_source(limit, now, skip),
+        };
         let claim = Query::update()
             .table(events::Entity)
             .value(events::Column::Status, EventStatus::Processing.as_str())
@@ -259,6 +254,77 @@ impl SeaOrmStore {
         // RETURNING order is unspecified; hand events out oldest first.
         claimed.sort_by_key(|event| event.key);
         Ok(claimed)
+    }
+
+    /// The ids of up to `limit` due events of `sources`, oldest due first:
+    /// each source's own oldest (a FIFO source's head only), one index range
+    /// per source (`events_due_by_source`), so that what waits in other
+    /// sources — a paused destination's backlog — is never read.
+    fn due_by_source(&self, sources: &[&str], limit: u32, now: DateTime<Utc>) -> SelectStatement {
+        let mut arms = sources.iter().enumerate().map(|(n, source)| {
+            let fifo = self.fifo_sources.iter().any(|f| f == source);
+            let mut of_source = self.due_query(if fifo { 1 } else { limit }, now);
+            of_source
+                .column(events::Column::NextAttemptAt)
+                .and_where(Expr::col((events::Entity, events::Column::Source)).eq(*source));
+            if fifo {
+                of_source.cond_where(fifo_head());
+            }
+            Query::select()
+                .columns([events::Column::Id, events::Column::NextAttemptAt])
+                .from_subquery(of_source, Alias::new(format!("due_{n}")))
+                .to_owned()
+        });
+        let mut union = arms.next().unwrap_or_else(Query::select);
+        for arm in arms {
+            union.union(UnionType::All, arm);
+        }
+        Query::select()
+            .column(events::Column::Id)
+            .from_subquery(union, Alias::new("due"))
+            .order_by(events::Column::NextAttemptAt, Order::Asc)
+            .order_by(events::Column::Id, Order::Asc)
+            .limit(u64::from(limit))
+            .to_owned()
+    }
+
+    /// Without a list of sources (tests of the store alone): one range over
+    /// all of them.
+    fn due_any_source(&self, limit: u32, now: DateTime<Utc>, skip: &[String]) -> SelectStatement {
+        let mut due = self.due_query(limit, now);
+        if !skip.is_empty() {
+            due.and_where(Expr::col(events::Column::Source).is_not_in(skip.iter().cloned()));
+        }
+        if !self.fifo_sources.is_empty() {
+            due.cond_where(
+                Condition::any()
+                    .add(
+                        Expr::col(events::Column::Source)
+                            .is_not_in(self.fifo_sources.iter().cloned()),
+                    )
+                    .add(fifo_head()),
+            );
+        }
+        due
+    }
+
+    /// Due waiting events, oldest due first, locked on PostgreSQL.
+    fn due_query(&self, limit: u32, now: DateTime<Utc>) -> SelectStatement {
+        let mut due = Query::select();
+        due.column((events::Entity, events::Column::Id))
+            .from(events::Entity)
+            // A lease that expired is not claimed here: recovery records the
+            // lost attempt first (and applies the attempt ceiling).
+            .and_where(Expr::cust(WAITING))
+            .and_where(Expr::col(events::Column::NextAttemptAt).lte(to_micros(now)))
+            .order_by(events::Column::NextAttemptAt, Order::Asc)
+            .order_by(events::Column::Id, Order::Asc)
+            .limit(u64::from(limit));
+        if self.backend() == DbBackend::Postgres {
+            // Replicas never wait on, nor take, each other's claims.
+            due.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+        }
+        due
     }
 
     async fn settle_outcomes(
@@ -301,8 +367,13 @@ impl SeaOrmStore {
                 log_lost_lease(&settlement);
             }
         }
-        if !applied.is_empty() {
-            event_attempts::Entity::insert_many(applied.iter().map(|s| history_row(worker, s)))
+        // A deferred attempt never ran: it leaves no history.
+        let history: Vec<_> = applied
+            .iter()
+            .filter_map(|s| history_row(worker, s))
+            .collect();
+        if !history.is_empty() {
+            event_attempts::Entity::insert_many(history)
                 .exec_without_returning(&txn)
                 .await
                 .map_err(|err| queue_error(classify(err)))?;
@@ -463,17 +534,29 @@ async fn record_outcome(
         AttemptResult::Dead { error } => update
             .value(events::Column::Status, EventStatus::Dead.as_str())
             .value(events::Column::LastError, truncate(error)),
+        // Not attempted: undo the claim's count, back to the queue.
+        AttemptResult::Deferred { until } => update
+            .value(
+                events::Column::Status,
+                Expr::cust("CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END"),
+            )
+            .value(
+                events::Column::Attempts,
+                Expr::col(events::Column::Attempts).sub(1),
+            )
+            .value(events::Column::NextAttemptAt, to_micros(*until)),
     };
     Ok(txn.execute(&update).await?.rows_affected() == 1)
 }
 
-fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveModel {
+fn history_row(worker: &str, settlement: &Settlement) -> Option<event_attempts::ActiveModel> {
     let (outcome, error) = match &settlement.result {
         AttemptResult::Succeeded => ("succeeded", None),
         AttemptResult::Retry { error, .. } => ("retrying", Some(truncate(error))),
         AttemptResult::Dead { error } => ("dead", Some(truncate(error))),
+        AttemptResult::Deferred { .. } => return None,
     };
-    event_attempts::ActiveModel {
+    Some(event_attempts::ActiveModel {
         event_key: Set(settlement.key.as_uuid()),
         attempt: Set(i32::try_from(settlement.attempt).unwrap_or(i32::MAX)),
         worker: Set(worker.to_owned()),
@@ -481,7 +564,7 @@ fn history_row(worker: &str, settlement: &Settlement) -> event_attempts::ActiveM
         finished_at: Set(to_micros(settlement.finished_at)),
         outcome: Set(outcome.to_owned()),
         error: Set(error),
-    }
+    })
 }
 
 fn log_lost_lease(settlement: &Settlement) {

@@ -108,7 +108,7 @@ pub(super) async fn settle_lost(
                     .value(events::Column::LastError, truncate(error));
                 error
             }
-            AttemptResult::Succeeded => continue,
+            AttemptResult::Succeeded | AttemptResult::Deferred { .. } => continue,
         };
         if txn.execute(&update).await?.rows_affected() == 1 {
             history.push(event_attempts::ActiveModel {

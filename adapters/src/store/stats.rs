@@ -16,10 +16,11 @@ use super::{
     time::{from_micros, to_micros},
 };
 
-/// The oldest waiting event's arrival. The first term is `events_due`'s
-/// condition word for word, so that SQLite uses that partial index too.
-const OLDEST_WAITING: &str = "SELECT MIN(received_at) AS oldest FROM events \
-     WHERE status IN ('pending', 'retrying', 'processing') AND status <> 'processing'";
+/// The oldest waiting event's arrival. The condition is
+/// `events_due_by_source`'s word for word, so that SQLite uses that partial
+/// index too (PostgreSQL does either way).
+const OLDEST_WAITING: &str =
+    "SELECT MIN(received_at) AS oldest FROM events WHERE status IN ('pending', 'retrying')";
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
     match classify(err) {

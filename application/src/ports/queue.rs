@@ -58,8 +58,19 @@ pub struct ClaimedEvent {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AttemptResult {
     Succeeded,
-    Retry { at: DateTime<Utc>, error: String },
-    Dead { error: String },
+    Retry {
+        at: DateTime<Utc>,
+        error: String,
+    },
+    Dead {
+        error: String,
+    },
+    /// The handler never ran (its destination was paused): the event goes
+    /// back to the queue uncharged (its attempt count as before the claim,
+    /// no history row), due at `until`.
+    Deferred {
+        until: DateTime<Utc>,
+    },
 }
 
 /// One finished attempt.
@@ -113,6 +124,7 @@ pub trait EventQueue: Send + Sync {
     /// `processing`, its attempt count incremented, and leased until
     /// `now + lease` under a fresh [`LeaseToken`]. An event whose lease has
     /// expired is due again. Concurrent claims never return the same event.
+    /// Events of the sources in `skip` are left in the queue.
     ///
     /// # Errors
     /// [`QueueError::Unavailable`] when the database cannot be reached.
@@ -122,6 +134,7 @@ pub trait EventQueue: Send + Sync {
         limit: u32,
         now: DateTime<Utc>,
         lease: Duration,
+        skip: &[String],
     ) -> Result<Vec<ClaimedEvent>, QueueError>;
 
     /// Records finished attempts. A settlement whose lease no longer holds

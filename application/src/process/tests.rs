@@ -2,6 +2,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use chrono::Utc;
 use domain::EventKey;
 
 use super::*;
@@ -56,7 +57,7 @@ async fn settle_one_batch(
     queue
         .expect_claim()
         .times(1)
-        .return_once(move |_, _, _, _| Ok(events));
+        .return_once(move |_, _, _, _, _| Ok(events));
     let sink = settled.clone();
     // `applied`: how many outcomes the queue accepts in all (fencing).
     let mut accept = applied.unwrap_or(usize::MAX);
@@ -95,7 +96,9 @@ async fn settle_one_batch(
 #[tokio::test(start_paused = true)]
 async fn an_empty_queue_settles_nothing() {
     let mut queue = MockEventQueue::new();
-    queue.expect_claim().returning(|_, _, _, _| Ok(Vec::new()));
+    queue
+        .expect_claim()
+        .returning(|_, _, _, _, _| Ok(Vec::new()));
     queue.expect_settle().never();
     let processor = Processor::new(
         "w1",
@@ -204,7 +207,7 @@ async fn a_long_handler_keeps_its_lease_alive() {
     let mut queue = MockEventQueue::new();
     queue
         .expect_claim()
-        .return_once(move |_, _, _, _| Ok(vec![claimed]));
+        .return_once(move |_, _, _, _, _| Ok(vec![claimed]));
     queue
         .expect_extend()
         .withf(move |_, keys, _| keys == &[key])
@@ -246,7 +249,7 @@ async fn an_abort_releases_the_events_still_running() {
     let mut queue = MockEventQueue::new();
     queue
         .expect_claim()
-        .return_once(move |_, _, _, _| Ok(vec![stuck]));
+        .return_once(move |_, _, _, _, _| Ok(vec![stuck]));
     queue
         .expect_release()
         .withf(move |_, keys, _| keys == &[key])
@@ -283,7 +286,7 @@ async fn a_finished_attempt_is_settled_while_a_slow_one_still_runs() {
     let mut queue = MockEventQueue::new();
     queue
         .expect_claim()
-        .return_once(move |_, _, _, _| Ok(vec![slow, fast]));
+        .return_once(move |_, _, _, _, _| Ok(vec![slow, fast]));
     let sink = settled_at.clone();
     queue.expect_settle().returning(move |_, settlements| {
         let keys: Vec<_> = settlements.iter().map(|s| s.key).collect();
@@ -343,7 +346,7 @@ async fn a_slow_handler_does_not_idle_the_rest_of_the_worker() {
     queue
         .expect_claim()
         .times(4)
-        .returning(move |_, _, _, _| Ok(next.lock().unwrap().pop().unwrap_or_default()));
+        .returning(move |_, _, _, _, _| Ok(next.lock().unwrap().pop().unwrap_or_default()));
     queue.expect_settle().returning(|_, s| Ok(s.len()));
     queue.expect_extend().returning(|_, keys, _| Ok(keys.len()));
     let processor = Processor::new(

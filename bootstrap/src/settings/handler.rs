@@ -24,19 +24,61 @@ pub enum HandlerKind {
 }
 
 /// `[sources.NAME.handler]`.
-#[derive(Debug, Clone, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct HandlerSettings {
-    #[serde(default)]
     pub kind: HandlerKind,
     /// Where `forward` POSTs events.
     pub url: Option<String>,
     /// The `whsec_…` Standard Webhooks secret `forward` signs with.
     pub forward_secret: Option<SecretString>,
+    /// Attempts running at once against this destination, per process.
+    pub max_in_flight: usize,
+    /// Attempts started per second, per process (absent: no limit).
+    pub rate_per_second: Option<f64>,
+    /// Consecutive failures (timeouts, refused connections, 5xx, 429) that
+    /// pause the destination; 0 turns the circuit breaker off.
+    pub breaker_failures: u32,
+    /// The first pause; it doubles after each failed probe, up to
+    /// `breaker_max_cool_down_seconds`.
+    pub breaker_cool_down_seconds: u64,
+    pub breaker_max_cool_down_seconds: u64,
+}
+
+impl Default for HandlerSettings {
+    fn default() -> Self {
+        Self {
+            kind: HandlerKind::default(),
+            url: None,
+            forward_secret: None,
+            max_in_flight: 32,
+            rate_per_second: None,
+            breaker_failures: 10,
+            breaker_cool_down_seconds: 30,
+            breaker_max_cool_down_seconds: 300,
+        }
+    }
 }
 
 impl HandlerSettings {
     pub(super) fn validate(&self, key: &str) -> anyhow::Result<()> {
+        ensure(
+            (1..=10_000).contains(&self.max_in_flight),
+            &format!("{key}.max_in_flight"),
+            "must be between 1 and 10000",
+        )?;
+        ensure(
+            self.rate_per_second
+                .is_none_or(|rate| rate.is_finite() && (0.001..=1_000_000.0).contains(&rate)),
+            &format!("{key}.rate_per_second"),
+            "must be a number between 0.001 and 1000000",
+        )?;
+        ensure(
+            self.breaker_cool_down_seconds >= 1
+                && self.breaker_max_cool_down_seconds >= self.breaker_cool_down_seconds,
+            &format!("{key}.breaker_cool_down_seconds"),
+            "must be at least 1 and at most breaker_max_cool_down_seconds",
+        )?;
         match self.kind {
             HandlerKind::Log => ensure(
                 self.url.is_none() && self.forward_secret.is_none(),

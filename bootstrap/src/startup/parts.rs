@@ -9,8 +9,8 @@ use adapters::{
     http::{IntakeLimits, SourceIntake},
 };
 use anyhow::Context as _;
-use application::{ProcessorSettings, ports::EventHandler};
-use domain::{RetryPolicy, SigningSecret};
+use application::{DestinationLimits, Destinations, ProcessorSettings, ports::EventHandler};
+use domain::{BreakerPolicy, RetryPolicy, SigningSecret};
 use jsonwebtoken::Algorithm;
 use secrecy::ExposeSecret as _;
 
@@ -69,6 +69,29 @@ pub(super) fn configured_handlers(
         anyhow::bail!("a handler is registered for {name:?}, which is not a configured source");
     }
     Ok(Arc::new(PerSource::new(by_source)))
+}
+
+/// Each source's delivery limits (`[sources.NAME.handler]`), shared by the
+/// process's workers.
+pub(super) fn destinations(settings: &Settings) -> Destinations {
+    let limits = settings
+        .sources
+        .iter()
+        .map(|(name, source)| {
+            let handler = &source.handler;
+            let limits = DestinationLimits {
+                max_in_flight: handler.max_in_flight,
+                rate_per_second: handler.rate_per_second,
+                breaker: BreakerPolicy {
+                    failure_threshold: handler.breaker_failures,
+                    cool_down: Duration::from_secs(handler.breaker_cool_down_seconds),
+                    max_cool_down: Duration::from_secs(handler.breaker_max_cool_down_seconds),
+                },
+            };
+            (name.clone(), limits)
+        })
+        .collect();
+    Destinations::new(limits, DestinationLimits::default())
 }
 
 /// The verifier's settings; reads `auth.public_key_file` for the asymmetric algorithms.

@@ -35,6 +35,18 @@ fn escaped_strings_are_decoded() {
 }
 
 #[test]
+fn escaped_keys_match_like_plain_ones() {
+    // Keys are borrowed from the body when they can be; an escaped one is decoded.
+    let envelope = parse(r#"{"event\u005fid":"evt_1","typ\u0065":"t"}"#).unwrap();
+    assert_eq!(envelope.event_id.as_str(), "evt_1");
+    assert_eq!(envelope.event_type.as_deref(), Some("t"));
+    assert_eq!(
+        parse(r#"{"event_id":"a","event\u005fid":"b"}"#),
+        Err(PayloadError::DuplicateKey("event_id".to_owned()))
+    );
+}
+
+#[test]
 fn malformed_json_is_told_apart_from_other_shapes() {
     for body in ["", "{", "{\"event_id\":", "not json", "[1,2", "{} trailing"] {
         assert_eq!(parse(body), Err(PayloadError::MalformedJson), "{body:?}");

@@ -78,7 +78,8 @@ impl<'de> Visitor<'de> for Keys<'_> {
             fields: TopLevel::default(),
             duplicate: None,
         };
-        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+        // `Cow<str>` itself always deserializes owned: `Key` borrows.
+        while let Some(Key(key)) = map.next_key::<Key<'de>>()? {
             // One key may be both (a source can point the id and the type at it).
             let for_id = Some(key.as_ref()) == self.id_key;
             let for_type = Some(key.as_ref()) == self.type_key;
@@ -102,6 +103,38 @@ impl<'de> Visitor<'de> for Keys<'_> {
             }
         }
         Ok(raw)
+    }
+}
+
+/// A top-level key, borrowed from the body unless it has escapes: the keys
+/// not wanted are only compared, so they cost no allocation.
+struct Key<'a>(Cow<'a, str>);
+
+impl<'de> de::Deserialize<'de> for Key<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key<'de>;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("an object key")
+    }
+
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Borrowed(v)))
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v.to_owned())))
+    }
+
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+        Ok(Key(Cow::Owned(v)))
     }
 }
 
