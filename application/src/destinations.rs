@@ -221,21 +221,30 @@ impl Destination {
         })
     }
 
-    fn record(&self, healthy: bool, probe: bool, now: DateTime<Utc>) {
+    /// Records an outcome; for a failed probe, says when its event may be
+    /// tried again: not before the pause it caused ends plus one more pause,
+    /// so that the next probe is another event and no single event burns its
+    /// attempts on probes.
+    fn record(&self, healthy: bool, probe: bool, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
         let transition = self.breaker().record(healthy, probe, now);
+        let mut not_before = None;
         match transition {
             Some(Transition::Opened { until, failures }) => {
                 self.times_opened.fetch_add(1, Ordering::Relaxed);
                 tracing::warn!(source = %self.name, failures, paused_until = %until,
                     "destination failing: paused; its events wait, uncharged, until a probe succeeds");
+                if probe {
+                    not_before = Some(until + (until - now));
+                }
             }
             Some(Transition::Closed) => {
                 tracing::info!(source = %self.name, "destination answered: resumed");
             }
-            None if !probe => return,
+            None if !probe => return None,
             None => {}
         }
         self.changed.send_replace(());
+        not_before
     }
 
     pub fn report(&self) -> DestinationReport {
@@ -284,10 +293,12 @@ impl std::fmt::Debug for Pass {
 impl Pass {
     /// `healthy`: the destination answered (a success, or a refusal of the
     /// event itself); a timeout, an unreachable target or a 5xx is not.
-    pub fn finish(mut self, healthy: bool) {
+    /// Returns, for a probe that failed, the earliest its event may be
+    /// retried.
+    pub fn finish(mut self, healthy: bool) -> Option<DateTime<Utc>> {
         self.recorded = true;
         self.destination
-            .record(healthy, self.probe, self.clock.now());
+            .record(healthy, self.probe, self.clock.now())
     }
 }
 

@@ -345,6 +345,9 @@ impl Processor {
             .decide(event.attempt, attempt.finished_at, unit, retry_after)
         {
             RetryDecision::RetryAt(at) => {
+                let at = attempt
+                    .retry_not_before
+                    .map_or(at, |not_before| at.max(not_before));
                 tracing::info!(key = %event.key, attempt = event.attempt, error = %message, retry_at = %at, "attempt failed; will retry");
                 AttemptResult::Retry {
                     at,

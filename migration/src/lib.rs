@@ -15,6 +15,7 @@ mod m20261202_000005_retention;
 mod m20261202_000006_counters;
 mod m20261203_000007_due_by_source;
 mod m20261203_000008_sqlite_seq;
+mod m20261203_000009_page_by_source;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000006_counters::Migration),
             Box::new(m20261203_000007_due_by_source::Migration),
             Box::new(m20261203_000008_sqlite_seq::Migration),
+            Box::new(m20261203_000009_page_by_source::Migration),
         ]
     }
 }

@@ -128,8 +128,9 @@ async fn a_failing_target_is_paused_probed_and_resumed_without_burning_attempts(
         handler.breaker_failures = 3;
         handler.breaker_cool_down_seconds = 1;
         handler.breaker_max_cool_down_seconds = 2;
-        // Without the breaker, 8 s of outage would kill every event.
-        s.processing.max_attempts = 4;
+        // Without the breaker, 8 s of outage would kill every event (5
+        // attempts take 1.5 s at this backoff).
+        s.processing.max_attempts = 5;
         s.processing.backoff_base_ms = 100;
         s.processing.backoff_factor = 2;
         s.processing.backoff_cap_seconds = 1;

@@ -122,7 +122,7 @@ async fn attempts_waiting_on_a_failed_probe_are_deferred() {
         async move { target.enter(clock).await }
     });
     tokio::time::sleep(Duration::from_secs(1)).await;
-    probe.finish(false);
+    let not_before = probe.finish(false);
     let Entry::Deferred { until } = waiting.await.unwrap() else {
         panic!("ran after the probe failed");
     };
@@ -131,6 +131,8 @@ async fn attempts_waiting_on_a_failed_probe_are_deferred() {
         clock.now() + chrono::Duration::seconds(20),
         "twice the cool-down"
     );
+    // The probe's own event sits out the next probe: another event goes.
+    assert_eq!(not_before, Some(until + chrono::Duration::seconds(20)));
 }
 
 #[tokio::test(start_paused = true)]

@@ -17,6 +17,8 @@ pub(super) struct FinishedAttempt {
     pub(super) started_at: DateTime<Utc>,
     pub(super) finished_at: DateTime<Utc>,
     pub(super) outcome: Outcome,
+    /// A failed probe's event is not retried before this (see `Pass::finish`).
+    pub(super) retry_not_before: Option<DateTime<Utc>>,
 }
 
 pub(super) enum Outcome {
@@ -45,6 +47,7 @@ pub(super) async fn run_attempt(
                 started_at: now,
                 finished_at: now,
                 outcome: Outcome::Deferred { until },
+                retry_not_before: None,
             };
         }
     };
@@ -76,12 +79,13 @@ pub(super) async fn run_attempt(
         Err(_) => Err(HandlerError::retryable("handler was cancelled")),
     };
     // A refusal of the event itself (permanent) still shows the target is up.
-    pass.finish(!matches!(outcome, Err(HandlerError::Retryable { .. })));
+    let retry_not_before = pass.finish(!matches!(outcome, Err(HandlerError::Retryable { .. })));
     FinishedAttempt {
         event,
         started_at,
         finished_at: clock.now(),
         outcome: Outcome::Ran(outcome),
+        retry_not_before,
     }
 }
 
