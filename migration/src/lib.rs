@@ -20,6 +20,17 @@ mod m20261203_000009_page_by_source;
 #[derive(Debug)]
 pub struct Migrator;
 
+/// Runs raw statements in order (the migrations written as SQL).
+async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
+    for statement in statements {
+        manager
+            .get_connection()
+            .execute_unprepared(statement)
+            .await?;
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {

@@ -13,6 +13,8 @@
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
+use crate::run;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -80,14 +82,4 @@ impl MigrationTrait for Migration {
         }
         Ok(())
     }
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    for statement in statements {
-        manager
-            .get_connection()
-            .execute_unprepared(statement)
-            .await?;
-    }
-    Ok(())
 }

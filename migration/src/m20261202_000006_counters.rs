@@ -16,6 +16,8 @@
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
+use crate::run;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -162,14 +164,4 @@ impl MigrationTrait for Migration {
         run(manager, statements).await?;
         run(manager, COMMON_DOWN).await
     }
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    for statement in statements {
-        manager
-            .get_connection()
-            .execute_unprepared(statement)
-            .await?;
-    }
-    Ok(())
 }

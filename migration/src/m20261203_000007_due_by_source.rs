@@ -12,6 +12,8 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::run;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -36,14 +38,4 @@ impl MigrationTrait for Migration {
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
         run(manager, DOWN).await
     }
-}
-
-async fn run(manager: &SchemaManager<'_>, statements: &[&str]) -> Result<(), DbErr> {
-    for statement in statements {
-        manager
-            .get_connection()
-            .execute_unprepared(statement)
-            .await?;
-    }
-    Ok(())
 }

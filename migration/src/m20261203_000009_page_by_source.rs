@@ -13,26 +13,22 @@
 
 use sea_orm_migration::prelude::*;
 
+use crate::run;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared(
-                "CREATE INDEX IF NOT EXISTS events_page_by_source ON events (source, status, id)",
-            )
-            .await
-            .map(drop)
+        run(
+            manager,
+            &["CREATE INDEX IF NOT EXISTS events_page_by_source ON events (source, status, id)"],
+        )
+        .await
     }
 
     async fn down(&self, manager: &SchemaManager) -> Result<(), DbErr> {
-        manager
-            .get_connection()
-            .execute_unprepared("DROP INDEX IF EXISTS events_page_by_source")
-            .await
-            .map(drop)
+        run(manager, &["DROP INDEX IF EXISTS events_page_by_source"]).await
     }
 }
