@@ -474,7 +474,7 @@ pub async fn connect_store_observed(
             .filter(|(_, source)| source.ordering == Ordering::Fifo)
             .map(|(name, _)| name.clone())
             .collect(),
-        claimable_sources: Some(settings.sources.keys().cloned().collect()),
+        claimable_sources: settings.sources.keys().cloned().collect(),
         observer,
     };
     SeaOrmStore::connect(&store_settings).await

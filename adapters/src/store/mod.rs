@@ -85,8 +85,8 @@ pub struct StoreSettings {
     /// Sources whose events are processed one at a time, in arrival order.
     pub fifo_sources: Vec<String>,
     /// The sources whose events this instance processes (the configured
-    /// ones); `None`: every source.
-    pub claimable_sources: Option<Vec<String>>,
+    /// ones): events of any other source wait, visible, in the queue.
+    pub claimable_sources: Vec<String>,
     pub observer: Option<StatementObserver>,
 }
 
@@ -99,7 +99,7 @@ pub struct SeaOrmStore {
     writers: Arc<Writers>,
     acquire_timeout: Duration,
     fifo_sources: Arc<[String]>,
-    claimable_sources: Option<Arc<[String]>>,
+    claimable_sources: Arc<[String]>,
     url: Arc<str>,
     liveness: Liveness,
     /// SQLite: the next queue position (`seq`); PostgreSQL uses a sequence.
@@ -153,7 +153,7 @@ impl SeaOrmStore {
             writers,
             acquire_timeout: settings.acquire_timeout,
             fifo_sources,
-            claimable_sources: settings.claimable_sources.clone().map(Into::into),
+            claimable_sources: settings.claimable_sources.clone().into(),
             url: settings.url.as_str().into(),
             liveness,
             sequence,

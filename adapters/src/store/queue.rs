@@ -197,24 +197,20 @@ impl SeaOrmStore {
         }
         let token = LeaseToken::generate();
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
-        let due = match &self.claimable_sources {
-            Some(sources) => {
-                // Events of a source that is no longer configured wait,
-                // visible, instead of being handled by something they were
-                // not meant for; paused or saturated destinations (`skip`)
-                // leave theirs in the queue too.
-                let claimable: Vec<&str> = sources
-                    .iter()
-                    .filter(|source| !skip.contains(source))
-                    .map(String::as_str)
-                    .collect();
-                if claimable.is_empty() {
-                    return Ok(Vec::new());
-                }
-                self.due_by_source(&claimable, limit, now)
-            }
-            None => self.due_any_source(limit, now, skip),
-        };
+        // Events of a source that is no longer configured wait, visible,
+        // instead of being handled by something they were not meant for;
+        // paused or saturated destinations (`skip`) leave theirs in the
+        // queue too.
+        let claimable: Vec<&str> = self
+            .claimable_sources
+            .iter()
+            .filter(|source| !skip.contains(source))
+            .map(String::as_str)
+            .collect();
+        if claimable.is_empty() {
+            return Ok(Vec::new());
+        }
+        let due = self.due_by_source(&claimable, limit, now);
         let claim = Query::update()
             .table(events::Entity)
             .value(events::Column::Status, EventStatus::Processing.as_str())
@@ -286,26 +282,6 @@ impl SeaOrmStore {
             .order_by(events::Column::Id, Order::Asc)
             .limit(u64::from(limit))
             .to_owned()
-    }
-
-    /// Without a list of sources (tests of the store alone): one range over
-    /// all of them.
-    fn due_any_source(&self, limit: u32, now: DateTime<Utc>, skip: &[String]) -> SelectStatement {
-        let mut due = self.due_query(limit, now);
-        if !skip.is_empty() {
-            due.and_where(Expr::col(events::Column::Source).is_not_in(skip.iter().cloned()));
-        }
-        if !self.fifo_sources.is_empty() {
-            due.cond_where(
-                Condition::any()
-                    .add(
-                        Expr::col(events::Column::Source)
-                            .is_not_in(self.fifo_sources.iter().cloned()),
-                    )
-                    .add(fifo_head()),
-            );
-        }
-        due
     }
 
     /// Due waiting events, oldest due first, locked on PostgreSQL.
