@@ -5,7 +5,10 @@ Calibration first (the same run's yardsticks): the fixed-response server
 driven by loadgen and by wrk, and pgbench's one-INSERT-per-commit ceiling.
 Then hookd (release build) on SQLite and PostgreSQL, a fresh database per
 run: intake only (workers=0) at 64 and 512 connections, intake with
-processing on (4 workers, log handler), and bad signatures (loadgen and wrk).
+processing on (4 workers, log handler), bad signatures (loadgen and wrk), and
+delivery with the forward handler to a local fixed-202 target at 64 and 512
+connections (the backlog when the load stops, in seconds of ingest, and how
+long it takes to drain).
 CPU comes from /proc/<pid>/stat (utime+stime) deltas over each run: hookd's
 per accepted webhook, PostgreSQL's (the run database's backends plus the WAL
 writer, background writer and checkpointer) per event. Every intake run is
@@ -155,7 +158,7 @@ class Bench:
         self.results.append(row)
         print(json.dumps(row), flush=True)
 
-    def start_hookd(self, db_url, workers, log):
+    def start_hookd(self, db_url, workers, log, extra_env=None):
         port = free_port()
         env = dict(os.environ)
         env.update({
@@ -164,8 +167,16 @@ class Bench:
             "HOOKD__PROCESSING__WORKERS": str(workers),
             "HOOKD__LOG__FORMAT": "json",
         })
-        proc = subprocess.Popen([self.args.hookd], env=env, stdout=log, stderr=log,
-                                cwd=self.tmp)
+        extra_env = dict(extra_env or {})
+        config = extra_env.pop("config", None)
+        env.update(extra_env)
+        command = [self.args.hookd]
+        if config:
+            path = os.path.join(self.tmp, f"hookd-{port}.toml")
+            with open(path, "w") as f:
+                f.write(config)
+            command += ["serve", "--config", path]
+        proc = subprocess.Popen(command, env=env, stdout=log, stderr=log, cwd=self.tmp)
         wait_http(f"http://127.0.0.1:{port}/healthz")
         return proc, port
 
@@ -229,10 +240,17 @@ class Bench:
         name = f"hookd_bench_{n}"
         return self.pg.create(name), self.pg.url(name), name
 
-    def hookd_run(self, backend, n, label, workers, connections, mix="unique=100", wrk=False):
+    def backlog(self, verify_url, pg_name):
+        sql = "SELECT COUNT(*) FROM events WHERE status IN ('pending','retrying','processing')"
+        return int(self.pg.psql(sql, verify_url) if pg_name else
+                   subprocess.run(["sqlite3", verify_url, sql], check=True,
+                                  capture_output=True, text=True).stdout.strip())
+
+    def hookd_run(self, backend, n, label, workers, connections, mix="unique=100", wrk=False,
+                  extra_env=None):
         db_url, verify_url, pg_name = self.database(backend, n)
         log = open(os.path.join(self.tmp, f"hookd-{n}.log"), "w")
-        proc, port = self.start_hookd(db_url, workers, log)
+        proc, port = self.start_hookd(db_url, workers, log, extra_env)
         url = f"http://127.0.0.1:{port}/webhook"
         try:
             hookd_before = ticks(proc.pid)
@@ -251,12 +269,15 @@ class Bench:
                 pg_cpu = sum(ticks(p) - pg_before.get(p, 0) for p in self.pg.pids_of(pg_name)) / HZ
             rss, hwm = memory_kib(proc.pid)
             accepted = int(r["statuses"].get("202", 0))
-            backlog = None
+            backlog = drained_s = None
             if workers > 0:
-                sql = "SELECT COUNT(*) FROM events WHERE status IN ('pending','retrying','processing')"
-                backlog = int(self.pg.psql(sql, verify_url) if pg_name else
-                              subprocess.run(["sqlite3", verify_url, sql], check=True,
-                                             capture_output=True, text=True).stdout.strip())
+                backlog = self.backlog(verify_url, pg_name)
+                started = time.time()
+                left = backlog
+                while left and time.time() - started < 120:
+                    time.sleep(0.2)
+                    left = self.backlog(verify_url, pg_name)
+                drained_s = round(time.time() - started, 1) if not left else None
             per = accepted if accepted else r["requests"]
             self.record(
                 run=f"hookd {backend}: {label}", connections=connections,
@@ -265,6 +286,9 @@ class Bench:
                 hookd_cpu_ms_per_request=1000 * hookd_cpu / max(per, 1),
                 pg_cpu_ms_per_event=(1000 * pg_cpu / max(per, 1)) if pg_cpu is not None else None,
                 rss_mib=rss / 1024, peak_rss_mib=hwm / 1024, backlog_at_end=backlog,
+                backlog_seconds_of_ingest=(backlog / (accepted / r.get("seconds", 1))
+                                           if backlog is not None and accepted else None),
+                drained_after_s=drained_s,
                 verify=r.get("verify"), verify_ok=r.get("verify_ok"),
             )
         finally:
@@ -284,13 +308,42 @@ class Bench:
             self.hookd_run(backend, n + 5, "bad signatures, wrk -t1", 0, 64, wrk=True)
 
 
+    def forward(self, backend):
+        """Delivery keeping pace: the forward handler to a local fixed-202
+        target (loadgen --serve-fixed), at 512 connections."""
+        target = subprocess.Popen([self.args.loadgen, "--serve-fixed", "127.0.0.1:0"],
+                                  stdout=subprocess.PIPE, text=True)
+        try:
+            line = target.stdout.readline()
+            url = re.search(r"(http://\S+)", line).group(1) + "/in"
+            # The load generator's secret and header (hookd's development defaults).
+            env = {"config": f"""
+[sources.default]
+secrets = ["supersecret"]
+
+[sources.default.handler]
+kind = "forward"
+url = "{url}"
+forward_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+"""}
+            n = {"sqlite": 150, "postgres": 250}[backend]
+            for connections in (64, 512):
+                n += 1
+                self.hookd_run(backend, n, "forward to a fixed-202 target (4 workers)", 4,
+                               connections, extra_env=env)
+        finally:
+            target.terminate()
+            target.wait()
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--hookd", required=True)
     p.add_argument("--loadgen", required=True)
     p.add_argument("--pg-url", default=os.environ.get("PG_URL"))
     p.add_argument("--duration", default="10s")
-    p.add_argument("--only", default="calibration,sqlite,postgres")
+    p.add_argument("--only",
+                   default="calibration,sqlite,postgres,forward-sqlite,forward-postgres")
     p.add_argument("--out", default=None, help="write the JSON lines here too")
     args = p.parse_args()
     bench = Bench(args)
@@ -305,6 +358,12 @@ def main():
                     print("# postgres skipped: no --pg-url / PG_URL", flush=True)
                     continue
                 bench.hookd(part)
+            elif part.startswith("forward-"):
+                backend = part.removeprefix("forward-")
+                if backend == "postgres" and not bench.pg:
+                    print("# forward-postgres skipped: no --pg-url / PG_URL", flush=True)
+                    continue
+                bench.forward(backend)
     finally:
         print(f"# done; load {os.getloadavg()}", flush=True)
         if args.out:

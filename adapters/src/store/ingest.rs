@@ -32,6 +32,7 @@ use super::{
     arrays::{bytes, column, optional_text},
     entity::events,
     error::{Failure, classify},
+    listen::Announcer,
     sequence::Sequence,
     time::to_micros,
     writers::Writers,
@@ -68,9 +69,21 @@ struct Order {
     fifo_sources: Arc<[String]>,
     /// Sees the statements sent past SeaORM (which reports its own).
     observer: Option<StatementObserver>,
+    /// PostgreSQL: tells the replicas about committed batches.
+    announcer: Option<Announcer>,
 }
 
 impl Order {
+    fn announce(&self, insertions: &[Insertion]) {
+        if let Some(announcer) = &self.announcer
+            && insertions
+                .iter()
+                .any(|insertion| matches!(insertion, Insertion::Inserted(_)))
+        {
+            announcer.announce();
+        }
+    }
+
     fn has_fifo(&self, events: &[NewEvent]) -> bool {
         !self.fifo_sources.is_empty()
             && events.iter().any(|event| {
@@ -99,6 +112,14 @@ impl Batcher {
         observer: Option<StatementObserver>,
         writers: &Writers,
     ) -> Self {
+        let announcer = (db.get_database_backend() == sea_orm::DbBackend::Postgres).then(|| {
+            let (announcer, task) = Announcer::start(
+                db.get_postgres_connection_pool().clone(),
+                writers.stop_token(),
+            );
+            writers.spawn("new-event announcer", task);
+            announcer
+        });
         let (queue, pending) = mpsc::channel(settings.max_batch * 4);
         let pending = Arc::new(Mutex::new(pending));
         let count = match db.get_database_backend() {
@@ -110,6 +131,7 @@ impl Batcher {
                 sequence: sequence.clone(),
                 fifo_sources: fifo_sources.clone(),
                 observer: observer.clone(),
+                announcer: announcer.clone(),
             };
             writers.spawn(
                 "ingest batch writer",
@@ -182,6 +204,7 @@ async fn answer(
 ) {
     match insert_batch(db, order, &events).await {
         Ok(insertions) => {
+            order.announce(&insertions);
             for (reply, insertion) in replies.into_iter().zip(insertions) {
                 let _ = reply.send(Ok(insertion));
             }
@@ -191,6 +214,9 @@ async fn answer(
             tracing::warn!(error = %format!("{err:#}"), size = events.len(), "batch insert failed; retrying its events one by one");
             for (event, reply) in events.into_iter().zip(replies) {
                 let result = insert_batch(db, order, std::slice::from_ref(&event)).await;
+                if let Ok(insertions) = &result {
+                    order.announce(insertions);
+                }
                 let _ = reply.send(result.map(|mut one| one.remove(0)));
             }
         }
@@ -394,24 +420,21 @@ async fn insert_values(
 }
 
 /// PostgreSQL: the whole batch as one array per column. The statement text
-/// is the same for every batch size, so it is prepared once per connection;
-/// and it notifies listening replicas, delivered at commit.
+/// is the same for every batch size, so it is prepared once per connection.
+/// (Replicas are told by the [`Announcer`], after the commit.)
 const INSERT_UNNEST: &str = "\
-WITH inserted AS (
-    INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
-                        received_at, status, attempts, next_attempt_at, secret_label, conflict,
-                        request_id, dedupe_body)
-    SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
-           NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
-           NULLIF(secret_label, ''), FALSE, NULLIF(request_id, ''), dedupe_body
-    FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
-                $7::text[], $8::int8[], $9::text[], $10::text[], $11::bool[])
-         AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
-                  received_at, secret_label, request_id, dedupe_body)
-    ON CONFLICT DO NOTHING
-    RETURNING id
-)
-SELECT id, pg_notify('hookd_new_events', '')::text AS notified FROM inserted";
+INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
+                    received_at, status, attempts, next_attempt_at, secret_label, conflict,
+                    request_id, dedupe_body)
+SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
+       NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
+       NULLIF(secret_label, ''), FALSE, NULLIF(request_id, ''), dedupe_body
+FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
+            $7::text[], $8::int8[], $9::text[], $10::text[], $11::bool[])
+     AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
+              received_at, secret_label, request_id, dedupe_body)
+ON CONFLICT DO NOTHING
+RETURNING id";
 
 /// Key of the transaction lock that orders FIFO sources' inserts on
 /// PostgreSQL ("hookdfif").
@@ -441,7 +464,6 @@ async fn insert_unnest(
     db: &impl ConnectionTrait,
     events: &[NewEvent],
 ) -> Result<HashSet<Uuid>, DbErr> {
-    debug_assert_eq!(super::listen::CHANNEL, "hookd_new_events");
     let values = vec![
         column(events, |e| e.key.as_uuid()),
         column(events, |e| e.source.as_str().to_owned()),

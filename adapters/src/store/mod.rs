@@ -20,6 +20,7 @@ mod rejections;
 mod replay;
 mod retention;
 mod sequence;
+mod settle;
 mod stats;
 mod time;
 mod usage;
@@ -35,7 +36,9 @@ use sea_orm::{
 
 pub use self::ingest::IngestSettings;
 pub use self::rejections::RejectionWriter;
-use self::{ingest::Batcher, liveness::Liveness, sequence::Sequence, writers::Writers};
+use self::{
+    ingest::Batcher, liveness::Liveness, sequence::Sequence, settle::Settler, writers::Writers,
+};
 
 /// How long a starting process waits for the SQLite database's previous
 /// holder to exit (an orchestrator may overlap a restart).
@@ -96,6 +99,8 @@ pub struct SeaOrmStore {
     writer: DatabaseConnection,
     reader: DatabaseConnection,
     batcher: Arc<Batcher>,
+    /// Group commit for attempt outcomes.
+    settler: Arc<Settler>,
     writers: Arc<Writers>,
     acquire_timeout: Duration,
     fifo_sources: Arc<[String]>,
@@ -146,10 +151,12 @@ impl SeaOrmStore {
             settings.observer.clone(),
             &writers,
         ));
+        let settler = Arc::new(Settler::start(writer.clone()));
         Ok(Self {
             writer,
             reader,
             batcher,
+            settler,
             writers,
             acquire_timeout: settings.acquire_timeout,
             fifo_sources,

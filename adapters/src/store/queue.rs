@@ -1,23 +1,17 @@
 //! The queue side of the events table: claiming due events under a lease and
 //! recording attempt outcomes, fenced by the lease token.
 
-use std::{
-    collections::{HashMap, HashSet},
-    time::Duration,
-};
+use std::time::Duration;
 
 use application::ports::{
-    AttemptResult, ClaimedEvent, EventQueue, LeaseToken, LostLease, LostSettlement, QueueError,
-    Settlement,
+    ClaimedEvent, EventQueue, LeaseToken, LostLease, LostSettlement, QueueError, Settlement,
 };
 use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use domain::{EventKey, EventStatus};
 use sea_orm::{
-    ActiveValue::Set,
-    ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DbBackend, QueryResult,
     sea_query::{
         Alias, Condition, Expr, ExprTrait, LockBehavior, LockType, Order, Query, SelectStatement,
         UnionType,
@@ -27,8 +21,7 @@ use uuid::Uuid;
 
 use super::{
     OPERATION_TIMEOUT, SeaOrmStore,
-    arrays::column,
-    entity::{event_attempts, events},
+    entity::events,
     error::{Failure, classify},
     time::{from_micros, to_micros},
 };
@@ -78,9 +71,6 @@ fn fifo_head() -> Condition {
         .add(Expr::exists(busy).not())
 }
 
-/// Longest error message kept per attempt.
-const MAX_ERROR_BYTES: usize = 2048;
-
 fn queue_error(failure: Failure) -> QueueError {
     match failure {
         Failure::Unavailable(err) => QueueError::Unavailable(err),
@@ -121,7 +111,13 @@ impl EventQueue for SeaOrmStore {
         worker: &str,
         settlements: Vec<Settlement>,
     ) -> Result<usize, QueueError> {
-        bounded(self.settle_outcomes(worker, settlements)).await
+        bounded(async {
+            self.settler
+                .settle(worker, settlements)
+                .await
+                .map_err(queue_error)
+        })
+        .await
     }
 
     async fn extend(
@@ -302,63 +298,6 @@ impl SeaOrmStore {
         }
         due
     }
-
-    async fn settle_outcomes(
-        &self,
-        worker: &str,
-        settlements: Vec<Settlement>,
-    ) -> Result<usize, QueueError> {
-        let (succeeded, failed): (Vec<_>, Vec<_>) = settlements
-            .into_iter()
-            .partition(|s| s.result == AttemptResult::Succeeded);
-        let mut done_early = 0;
-        let succeeded = if self.backend() == DbBackend::Postgres && !succeeded.is_empty() {
-            done_early = settle_successes_postgres(&self.writer, worker, &succeeded)
-                .await
-                .map_err(|err| queue_error(classify(err)))?;
-            Vec::new()
-        } else {
-            succeeded
-        };
-        if succeeded.is_empty() && failed.is_empty() {
-            return Ok(done_early);
-        }
-        let txn = self
-            .writer
-            .begin()
-            .await
-            .map_err(|err| queue_error(classify(err)))?;
-        // Successes of one lease are recorded by one statement; failures
-        // (each with its own error and retry time) one by one.
-        let mut applied = record_successes(&txn, succeeded)
-            .await
-            .map_err(|err| queue_error(classify(err)))?;
-        for settlement in failed {
-            if record_outcome(&txn, &settlement)
-                .await
-                .map_err(|err| queue_error(classify(err)))?
-            {
-                applied.push(settlement);
-            } else {
-                log_lost_lease(&settlement);
-            }
-        }
-        // A deferred attempt never ran: it leaves no history.
-        let history: Vec<_> = applied
-            .iter()
-            .filter_map(|s| history_row(worker, s))
-            .collect();
-        if !history.is_empty() {
-            event_attempts::Entity::insert_many(history)
-                .exec_without_returning(&txn)
-                .await
-                .map_err(|err| queue_error(classify(err)))?;
-        }
-        txn.commit()
-            .await
-            .map_err(|err| queue_error(classify(err)))?;
-        Ok(done_early + applied.len())
-    }
 }
 
 impl SeaOrmStore {
@@ -385,184 +324,6 @@ impl SeaOrmStore {
     }
 }
 
-/// PostgreSQL: marks the succeeded events `processed` (each still under its
-/// lease, each with its own `processed_at`) and records their attempts, in
-/// one statement: one round trip, atomic without a transaction around it.
-const SETTLE_SUCCESSES: &str = "\
-WITH done AS (
-    UPDATE events AS e
-    SET status = 'processed', processed_at = a.finished_at, last_error = NULL,
-        lease_token = NULL, leased_by = NULL
-    FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[]) AS a(id, lease, finished_at)
-    WHERE e.id = a.id AND e.lease_token = a.lease AND e.status = 'processing'
-    RETURNING e.id
-)
-INSERT INTO event_attempts (event_key, attempt, worker, started_at, finished_at, outcome, error)
-SELECT h.id, h.attempt, $4, h.started_at, h.finished_at, 'succeeded', NULL
-FROM UNNEST($1::uuid[], $5::int4[], $6::int8[], $3::int8[])
-     AS h(id, attempt, started_at, finished_at)
-JOIN done USING (id)
-RETURNING event_key";
-
-async fn settle_successes_postgres(
-    db: &DatabaseConnection,
-    worker: &str,
-    succeeded: &[Settlement],
-) -> Result<usize, sea_orm::DbErr> {
-    let values = vec![
-        column(succeeded, |s| s.key.as_uuid()),
-        column(succeeded, |s| s.lease.as_uuid()),
-        column(succeeded, |s| to_micros(s.finished_at)),
-        worker.into(),
-        column(succeeded, |s| i32::try_from(s.attempt).unwrap_or(i32::MAX)),
-        column(succeeded, |s| to_micros(s.started_at)),
-    ];
-    let rows = db
-        .query_all_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            SETTLE_SUCCESSES,
-            values,
-        ))
-        .await?;
-    if rows.len() < succeeded.len() {
-        tracing::warn!(
-            ignored = succeeded.len() - rows.len(),
-            "outcomes ignored: their leases were lost and the events claimed again"
-        );
-    }
-    Ok(rows.len())
-}
-
-/// Marks `processed` every succeeded event still held under its lease, one
-/// statement per lease (a claimed batch shares one); returns those applied.
-/// `processed_at` is the latest finish in the group.
-async fn record_successes(
-    txn: &impl ConnectionTrait,
-    succeeded: Vec<Settlement>,
-) -> Result<Vec<Settlement>, sea_orm::DbErr> {
-    let mut by_lease: HashMap<LeaseToken, Vec<Settlement>> = HashMap::new();
-    for settlement in succeeded {
-        by_lease
-            .entry(settlement.lease)
-            .or_default()
-            .push(settlement);
-    }
-    let mut applied = Vec::new();
-    for (lease, group) in by_lease {
-        let finished = group
-            .iter()
-            .map(|s| s.finished_at)
-            .max()
-            .unwrap_or_else(Utc::now);
-        let update = Query::update()
-            .table(events::Entity)
-            .value(events::Column::Status, EventStatus::Processed.as_str())
-            .value(events::Column::ProcessedAt, to_micros(finished))
-            .value(events::Column::LastError, Option::<String>::None)
-            .value(events::Column::LeaseToken, Option::<Uuid>::None)
-            .value(events::Column::LeasedBy, Option::<String>::None)
-            .and_where(Expr::col(events::Column::LeaseToken).eq(lease.as_uuid()))
-            .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()))
-            .and_where(Expr::col(events::Column::Id).is_in(group.iter().map(|s| s.key.as_uuid())))
-            .returning_col(events::Column::Id)
-            .to_owned();
-        let rows = txn.query_all(&update).await?;
-        let done: HashSet<Uuid> = rows
-            .iter()
-            .map(|row| row.try_get::<Uuid>("", "id"))
-            .collect::<Result<_, _>>()?;
-        for settlement in group {
-            if done.contains(&settlement.key.as_uuid()) {
-                applied.push(settlement);
-            } else {
-                log_lost_lease(&settlement);
-            }
-        }
-    }
-    Ok(applied)
-}
-
-/// Applies one outcome if the attempt still holds its lease; says whether it did.
-async fn record_outcome(
-    txn: &impl ConnectionTrait,
-    settlement: &Settlement,
-) -> Result<bool, sea_orm::DbErr> {
-    let mut update = Query::update();
-    update
-        .table(events::Entity)
-        .value(events::Column::LeaseToken, Option::<Uuid>::None)
-        .value(events::Column::LeasedBy, Option::<String>::None)
-        .and_where(Expr::col(events::Column::Id).eq(settlement.key.as_uuid()))
-        .and_where(Expr::col(events::Column::LeaseToken).eq(settlement.lease.as_uuid()))
-        .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()));
-    match &settlement.result {
-        AttemptResult::Succeeded => update
-            .value(events::Column::Status, EventStatus::Processed.as_str())
-            .value(
-                events::Column::ProcessedAt,
-                to_micros(settlement.finished_at),
-            )
-            .value(events::Column::LastError, Option::<String>::None),
-        AttemptResult::Retry { at, error } => update
-            .value(events::Column::Status, EventStatus::Retrying.as_str())
-            .value(events::Column::NextAttemptAt, to_micros(*at))
-            .value(events::Column::LastError, truncate(error)),
-        AttemptResult::Dead { error } => update
-            .value(events::Column::Status, EventStatus::Dead.as_str())
-            .value(events::Column::LastError, truncate(error)),
-        // Not attempted: undo the claim's count, back to the queue.
-        AttemptResult::Deferred { until } => update
-            .value(
-                events::Column::Status,
-                Expr::cust("CASE WHEN attempts <= 1 THEN 'pending' ELSE 'retrying' END"),
-            )
-            .value(
-                events::Column::Attempts,
-                Expr::col(events::Column::Attempts).sub(1),
-            )
-            .value(events::Column::NextAttemptAt, to_micros(*until)),
-    };
-    Ok(txn.execute(&update).await?.rows_affected() == 1)
-}
-
-fn history_row(worker: &str, settlement: &Settlement) -> Option<event_attempts::ActiveModel> {
-    let (outcome, error) = match &settlement.result {
-        AttemptResult::Succeeded => ("succeeded", None),
-        AttemptResult::Retry { error, .. } => ("retrying", Some(truncate(error))),
-        AttemptResult::Dead { error } => ("dead", Some(truncate(error))),
-        AttemptResult::Deferred { .. } => return None,
-    };
-    Some(event_attempts::ActiveModel {
-        event_key: Set(settlement.key.as_uuid()),
-        attempt: Set(i32::try_from(settlement.attempt).unwrap_or(i32::MAX)),
-        worker: Set(worker.to_owned()),
-        started_at: Set(to_micros(settlement.started_at)),
-        finished_at: Set(to_micros(settlement.finished_at)),
-        outcome: Set(outcome.to_owned()),
-        error: Set(error),
-    })
-}
-
-fn log_lost_lease(settlement: &Settlement) {
-    tracing::warn!(
-        key = %settlement.key,
-        attempt = settlement.attempt,
-        "outcome ignored: the lease was lost and the event claimed again"
-    );
-}
-
-/// Cuts an error message to at most 2 KiB, on a character boundary.
-pub(super) fn truncate(message: &str) -> String {
-    if message.len() <= MAX_ERROR_BYTES {
-        return message.to_owned();
-    }
-    let mut end = MAX_ERROR_BYTES;
-    while !message.is_char_boundary(end) {
-        end -= 1;
-    }
-    message[..end].to_owned()
-}
-
 fn claimed_event(row: &QueryResult, lease: LeaseToken) -> Result<ClaimedEvent, sea_orm::DbErr> {
     let attempts: i32 = row.try_get("", "attempts")?;
     let payload: Vec<u8> = row.try_get("", "payload")?;
@@ -578,18 +339,4 @@ fn claimed_event(row: &QueryResult, lease: LeaseToken) -> Result<ClaimedEvent, s
         lease,
         request_id: row.try_get("", "request_id")?,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn long_errors_are_cut_to_two_kib_on_a_char_boundary() {
-        let message = "é".repeat(2000);
-        let cut = truncate(&message);
-        assert!(cut.len() <= MAX_ERROR_BYTES);
-        assert!(message.starts_with(&cut));
-        assert_eq!(truncate("short"), "short");
-    }
 }

@@ -15,7 +15,7 @@ use super::{
     SeaOrmStore,
     entity::{event_attempts, events},
     liveness::LIVE_OWNERS,
-    queue::truncate,
+    settle::truncate,
     time::{from_micros, to_micros},
 };
 
