@@ -110,12 +110,13 @@ impl Processor {
 
     /// Claims a batch of due events, runs the handler on each (concurrently,
     /// each under the handler timeout, a panic counted as a failure) and
-    /// records every outcome as soon as its attempt ends. It keeps the worker
-    /// full: when half of its slots are free and the last claim was full
-    /// (there is more work), it claims again while the others still run, so
-    /// one slow handler never idles the rest — until `stop_claiming` is
+    /// records every outcome as soon as its attempt ends — in the background,
+    /// so that the next claim does not wait for the write. It keeps the
+    /// worker full: when half of its slots are free and the last claim was
+    /// full (there is more work), it claims again while the others still run,
+    /// so one slow handler never idles the rest — until `stop_claiming` is
     /// cancelled (already cancelled: one batch). It returns when nothing it
-    /// claimed is still running.
+    /// claimed is still running and every outcome is recorded.
     ///
     /// # Errors
     /// [`QueueError`] when the first claim fails; nothing is claimed then.
@@ -136,6 +137,8 @@ impl Processor {
         let mut report = BatchReport::default();
         let mut running: HashMap<EventKey, LeaseToken> = HashMap::new();
         let mut attempts = JoinSet::new();
+        // Outcomes being recorded: the next claim does not wait for them.
+        let mut settling: JoinSet<usize> = JoinSet::new();
         let mut more_due = self.start(claimed, &mut running, &mut attempts, &mut report, capacity);
         // Long handlers keep their lease alive: renew it every third of it.
         let beat = self.settings.lease / 3;
@@ -160,7 +163,7 @@ impl Processor {
                             self.settlement(attempt, &mut report)
                         })
                         .collect();
-                    report.fenced += self.settle(settlements).await;
+                    settling.spawn(settle(self.queue.clone(), self.worker_id.clone(), settlements));
 
                     let free = capacity as usize - running.len();
                     if !stop_claiming.is_cancelled() && more_due && free * 2 >= capacity as usize {
@@ -176,6 +179,9 @@ impl Processor {
                         }
                     }
                 }
+                Some(settled) = settling.join_next(), if !settling.is_empty() => {
+                    report.fenced += settled.unwrap_or(0);
+                }
                 _ = heartbeat.tick() => self.renew(&running).await,
                 () = abort.cancelled() => {
                     // Out of time (shutdown grace expired): stop the handlers
@@ -186,6 +192,10 @@ impl Processor {
                     break;
                 }
             }
+        }
+        // Every outcome is recorded (or given up on) before the step ends.
+        while let Some(settled) = settling.join_next().await {
+            report.fenced += settled.unwrap_or(0);
         }
         Ok(report)
     }
@@ -242,45 +252,6 @@ impl Processor {
             finished_at: attempt.finished_at,
             result,
         }
-    }
-
-    /// Records outcomes, retrying a few times while the database is away:
-    /// the work is done, and losing its outcome would mean doing it again
-    /// once the lease expires (which is what happens if all tries fail: the
-    /// attempt is then recovered as lost). Returns how many outcomes were
-    /// discarded because their lease had been lost.
-    async fn settle(&self, settlements: Vec<Settlement>) -> usize {
-        let settled = settlements.len();
-        let mut wait = Duration::from_millis(100);
-        let mut tries = 0;
-        let applied = loop {
-            match self
-                .queue
-                .settle(&self.worker_id, settlements.clone())
-                .await
-            {
-                Ok(applied) => break applied,
-                Err(QueueError::Unavailable(err)) if tries < SETTLE_RETRIES => {
-                    tracing::warn!(error = %format!("{err:#}"), "recording outcomes failed; retrying");
-                    tokio::time::sleep(wait).await;
-                    wait *= 2;
-                    tries += 1;
-                }
-                Err(err) => {
-                    tracing::error!(error = %format!("{err:#}"), events = settled,
-                        "outcomes could not be recorded; the attempts will be recovered as lost");
-                    return 0;
-                }
-            }
-        };
-        let fenced = settled - applied.min(settled);
-        if fenced > 0 {
-            tracing::warn!(
-                fenced,
-                "outcomes discarded: their leases expired and the events were claimed again"
-            );
-        }
-        fenced
     }
 
     /// Extends every lease still held, one call per claim (lease token).
@@ -362,6 +333,41 @@ impl Processor {
             }
         }
     }
+}
+
+/// Records outcomes, retrying a few times while the database is away:
+/// the work is done, and losing its outcome would mean doing it again
+/// once the lease expires (which is what happens if all tries fail: the
+/// attempt is then recovered as lost). Returns how many outcomes were
+/// discarded because their lease had been lost.
+async fn settle(queue: Arc<dyn EventQueue>, worker: String, settlements: Vec<Settlement>) -> usize {
+    let settled = settlements.len();
+    let mut wait = Duration::from_millis(100);
+    let mut tries = 0;
+    let applied = loop {
+        match queue.settle(&worker, settlements.clone()).await {
+            Ok(applied) => break applied,
+            Err(QueueError::Unavailable(err)) if tries < SETTLE_RETRIES => {
+                tracing::warn!(error = %format!("{err:#}"), "recording outcomes failed; retrying");
+                tokio::time::sleep(wait).await;
+                wait *= 2;
+                tries += 1;
+            }
+            Err(err) => {
+                tracing::error!(error = %format!("{err:#}"), events = settled,
+                    "outcomes could not be recorded; the attempts will be recovered as lost");
+                return 0;
+            }
+        }
+    };
+    let fenced = settled - applied.min(settled);
+    if fenced > 0 {
+        tracing::warn!(
+            fenced,
+            "outcomes discarded: their leases expired and the events were claimed again"
+        );
+    }
+    fenced
 }
 
 /// The running events grouped by the claim (lease token) that holds them.

@@ -325,6 +325,7 @@ secrets = ["supersecret"]
 kind = "forward"
 url = "{url}"
 forward_secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+{os.environ.get("BENCH_FORWARD_HANDLER", "")}
 """}
             n = {"sqlite": 150, "postgres": 250}[backend]
             for connections in (64, 512):

@@ -7,7 +7,9 @@
 #   scripts/bench/drain.sh [events=30000] [workers=4]
 #
 # HOOKD / LOADGEN default to the release binaries in $CARGO_TARGET_DIR;
-# HOOKD_ENV adds settings to the draining run.
+# HOOKD_ENV adds settings to the draining run; CONFIG names a config file
+# for both runs (e.g. a forward handler: its secret must be the load
+# generator's, "supersecret").
 set -euo pipefail
 events="${1:-30000}" workers="${2:-4}"
 target="${CARGO_TARGET_DIR:-target}"
@@ -20,7 +22,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 start() { # workers, extra env
   # shellcheck disable=SC2086
   env HOOKD__SERVER__BIND="127.0.0.1:$port" HOOKD__DATABASE__URL="$url?sslmode=disable" \
-    HOOKD__PROCESSING__WORKERS="$1" HOOKD__LOG__FORMAT=json $2 "$hookd" >>/tmp/hookd-drain.log 2>&1 &
+    HOOKD__PROCESSING__WORKERS="$1" HOOKD__LOG__FORMAT=json $2 "$hookd" ${CONFIG:+serve --config "$CONFIG"} >>/tmp/hookd-drain.log 2>&1 &
   pid=$!
   for _ in $(seq 1 100); do curl -sf "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.1; done
 }
