@@ -8,8 +8,9 @@
 //! possibly filled), hookd in this process:
 //! 1. ingest: `--events` signed requests → `202` (workers off);
 //! 2. claim/settle: draining them with 4 workers and the log handler;
-//! 3. reads, median of 30: `GET /events` first page, a filtered page
-//!    (source + status), `GET /stats`; and the mean gauge refresh
+//! 3. reads, median of 30: `GET /events` first page, filtered pages
+//!    (source + status; source alone; a token restricted to two sources),
+//!    `GET /stats`; and the mean gauge refresh
 //!    (`hookd_gauge_refresh_seconds`, every 5 s while the reads run).
 //!
 //! `… -- --url URL --migrate` creates the schema and exits.
@@ -115,13 +116,26 @@ async fn compare(url: &str, label: &str, events: usize, connections: usize) {
     );
 
     let started = Instant::now();
-    for (name, path) in [
-        ("first page", "/events"),
-        ("source+status", "/events?source=default&status=processed"),
-        ("rare status", "/events?source=stripe&status=dead"),
-        ("stats", "/stats"),
+    let every = app.token();
+    // A token restricted to two of the fill's smaller sources.
+    let two = app.token_with(
+        &application::ports::Scope::ALL,
+        Some(&["slack", "internal"]),
+    );
+    for (name, token, path) in [
+        ("first page", &every, "/events"),
+        (
+            "source+status",
+            &every,
+            "/events?source=default&status=processed",
+        ),
+        ("rare status", &every, "/events?source=stripe&status=dead"),
+        ("source only", &every, "/events?source=github"),
+        ("small source only", &every, "/events?source=internal"),
+        ("token of 2 sources", &two, "/events"),
+        ("stats", &every, "/stats"),
     ] {
-        let (median, p90) = timed_gets(&app, path, 30).await;
+        let (median, p90) = timed_gets(&app, token, path, 30).await;
         println!("{label}: GET {path:<42} median {median:>8.2} ms  p90 {p90:>8.2} ms  ({name})");
     }
     // At least three refreshes (every 5 s) since the app started.
@@ -138,15 +152,14 @@ async fn compare(url: &str, label: &str, events: usize, connections: usize) {
 }
 
 /// Median and 90th percentile of `n` sequential GETs, in milliseconds.
-async fn timed_gets(app: &TestApp, path: &str, n: usize) -> (f64, f64) {
-    let token = app.token();
+async fn timed_gets(app: &TestApp, token: &str, path: &str, n: usize) -> (f64, f64) {
     let mut times = Vec::with_capacity(n);
     for _ in 0..n {
         let started = Instant::now();
         let response = app
             .client
             .get(app.url(path))
-            .bearer_auth(&token)
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();

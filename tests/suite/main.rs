@@ -38,6 +38,7 @@ mod hardening;
 mod health;
 mod hostile;
 mod ingest;
+mod listing;
 mod metrics;
 mod processing;
 mod quarantine;

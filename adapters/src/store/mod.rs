@@ -12,6 +12,7 @@ mod entity;
 mod error;
 mod ingest;
 mod listen;
+mod listing;
 mod liveness;
 mod query;
 mod queue;

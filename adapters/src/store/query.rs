@@ -4,13 +4,14 @@ use application::ports::{AttemptRecord, Cursor, EventDetail, EventFilter, EventQ
 use async_trait::async_trait;
 use bytes::Bytes;
 use domain::{BodyDigest, Event, EventKey, EventStatus};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, prelude::Uuid};
+use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, prelude::Uuid};
 
 use super::{
     SeaOrmStore,
     entity::{event_attempts, events},
     error::{Failure, classify},
-    time::{from_micros, to_micros},
+    listing,
+    time::from_micros,
 };
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
@@ -35,7 +36,7 @@ type SummaryRow = (
     bool,
 );
 
-const SUMMARY_COLUMNS: [events::Column; 11] = [
+pub(super) const SUMMARY_COLUMNS: [events::Column; 11] = [
     events::Column::Id,
     events::Column::Source,
     events::Column::EventId,
@@ -57,43 +58,15 @@ impl EventQuery for SeaOrmStore {
         after: Option<Cursor>,
         limit: u32,
     ) -> Result<Vec<Event>, QueryError> {
-        let mut select = events::Entity::find()
-            .select_only()
-            .columns(SUMMARY_COLUMNS)
-            // Keys are UUIDv7: newest first is key order, and the key is a
-            // stable keyset cursor that new arrivals never shift.
-            .order_by_desc(events::Column::Id)
-            .limit(u64::from(limit));
-        if let Some(status) = filter.status {
-            select = select.filter(events::Column::Status.eq(status.as_str()));
-        }
-        if let Some(source) = &filter.source {
-            select = select.filter(events::Column::Source.eq(source.as_str()));
-        }
-        if let Some(only) = &filter.only_sources {
-            select = select.filter(events::Column::Source.is_in(only.iter().map(String::as_str)));
-        }
-        if let Some(event_type) = &filter.event_type {
-            select = select.filter(events::Column::EventType.eq(event_type.as_str()));
-        }
-        if let Some(event_id) = &filter.event_id {
-            select = select.filter(events::Column::EventId.eq(event_id.as_str()));
-        }
-        if let Some(at) = filter.received_after {
-            select = select.filter(events::Column::ReceivedAt.gte(to_micros(at)));
-        }
-        if let Some(at) = filter.received_before {
-            select = select.filter(events::Column::ReceivedAt.lt(to_micros(at)));
-        }
-        if let Some(Cursor(key)) = after {
-            select = select.filter(events::Column::Id.lt(key.as_uuid()));
-        }
-        let rows: Vec<SummaryRow> = select
-            .into_tuple()
-            .all(&self.reader)
-            .await
-            .map_err(query_error)?;
-        rows.into_iter().map(summary).collect()
+        let select = listing::statement(filter, after, limit);
+        let rows = self.reader.query_all(&select).await.map_err(query_error)?;
+        rows.iter()
+            .map(|row| {
+                row.try_get_many_by_index::<SummaryRow>()
+                    .map_err(query_error)
+                    .and_then(summary)
+            })
+            .collect()
     }
 
     async fn get(&self, key: EventKey) -> Result<Option<EventDetail>, QueryError> {
