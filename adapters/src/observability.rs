@@ -232,7 +232,7 @@ pub async fn run_gauge_refresh(
                     .map(|(_, count)| count)
                     .sum();
                 gauge!("hookd_unconfigured_source_events").set(unconfigured as f64);
-                let age = gauges.oldest_waiting_since.map_or(0.0, |since| {
+                let age = gauges.oldest_due_since.map_or(0.0, |since| {
                     (clock.now() - since)
                         .to_std()
                         .unwrap_or_default()

@@ -94,7 +94,7 @@ impl EventStatistics {
             queue_depth: count_of(EventStatus::Pending) + count_of(EventStatus::Retrying),
             dead: count_of(EventStatus::Dead),
             oldest_pending_age: counts
-                .oldest_waiting_since
+                .oldest_due_since
                 .map(|since| (now - since).to_std().unwrap_or_default()),
             per_minute: fill_minutes(start, &arrivals),
             by_status,
@@ -142,7 +142,7 @@ mod tests {
                     ("b".into(), EventStatus::Retrying, 3),
                     ("b".into(), EventStatus::Processed, 4),
                 ],
-                oldest_waiting_since: Some(now - chrono::Duration::seconds(90)),
+                oldest_due_since: Some(now - chrono::Duration::seconds(90)),
             })
         });
         stats.expect_per_minute().returning(move |_, _| {

@@ -121,6 +121,10 @@ def run_scenario(scenario: Scenario, run_dir: str, env: Environment, args, durat
             hookd.wait_ready()
         urls = [h.webhook_url for h in instances]
         rate = args.rate or args.load_share * measure_max_ingest(run_dir, urls, SECRET, args.measure_seconds)
+        if not args.rate and scenario.max_rate and rate > scenario.max_rate:
+            print(f"   load capped at {scenario.max_rate:.0f} requests/s: what this scenario's "
+                  "deliveries can keep pace with", flush=True)
+            rate = scenario.max_rate
         print(f"   load: {rate:.0f} requests/s for {duration:.0f} s", flush=True)
         load_start = time.time()
         stop = threading.Event()

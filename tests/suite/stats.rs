@@ -120,7 +120,7 @@ async fn stats_count_by_status_and_source(backend: Backend) {
     let restricted: Value = app
         .client
         .get(app.url("/stats"))
-        .bearer_auth(token)
+        .bearer_auth(&token)
         .send()
         .await
         .unwrap()
@@ -129,5 +129,24 @@ async fn stats_count_by_status_and_source(backend: Backend) {
         .unwrap();
     assert_eq!(restricted["queue_depth"], 1);
     assert!(restricted["by_source"].get("default").is_none());
+
+    // The age is the most overdue waiting event's, for every source and for
+    // the restricted view (nothing processes here: no workers).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, stats) = app.get_json("/stats").await;
+    let age = stats["oldest_pending_age_seconds"].as_f64().unwrap();
+    assert!((1.0..60.0).contains(&age), "{stats}");
+    let restricted: Value = app
+        .client
+        .get(app.url("/stats"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let age = restricted["oldest_pending_age_seconds"].as_f64().unwrap();
+    assert!((1.0..60.0).contains(&age), "{restricted}");
     app.stop().await;
 }

@@ -1,7 +1,7 @@
 //! Counts for `GET /stats` and the metrics gauges, from the maintained
-//! counters (a few rows per source) and, for the age of the queue, the
-//! partial index of unfinished events (bounded by the backlog): never a
-//! scan of the events table.
+//! counters (a few rows per source) and, for the age of the queue, the first
+//! entry of each waiting source in the claims' index: never a scan of the
+//! events table, nor of the backlog.
 
 use application::ports::{EventCounts, EventStats, MinuteCount, QueryError, QueueGauges};
 use async_trait::async_trait;
@@ -16,11 +16,17 @@ use super::{
     time::{from_micros, to_micros},
 };
 
-/// The oldest waiting event's arrival. The condition is
-/// `events_due_by_source`'s word for word, so that SQLite uses that partial
-/// index too (PostgreSQL does either way).
-const OLDEST_WAITING: &str =
-    "SELECT MIN(received_at) AS oldest FROM events WHERE status IN ('pending', 'retrying')";
+/// The most overdue waiting event of one source: the first entry of its range
+/// of `events_due_by_source (source, next_attempt_at, id) WHERE status IN
+/// ('pending', 'retrying')`, whose condition this repeats word for word so
+/// that SQLite uses the partial index too. A new event is due when it
+/// arrives, a retry when its backoff ends.
+fn first_due(placeholder: usize) -> String {
+    format!(
+        "SELECT (SELECT MIN(next_attempt_at) FROM events \
+         WHERE source = ${placeholder} AND status IN ('pending', 'retrying')) AS due"
+    )
+}
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
     match classify(err) {
@@ -56,12 +62,18 @@ impl SeaOrmStore {
             .collect()
     }
 
-    async fn oldest_waiting(
-        &self,
-        sources: Option<&[String]>,
-    ) -> Result<Option<DateTime<Utc>>, QueryError> {
-        let (restriction, values) = only(sources, 1);
-        let sql = format!("{OLDEST_WAITING}{restriction}");
+    /// When the most overdue event of `waiting` (the sources with events
+    /// waiting, from the counters) became due: one index probe per source.
+    async fn oldest_due(&self, waiting: &[&str]) -> Result<Option<DateTime<Utc>>, QueryError> {
+        if waiting.is_empty() {
+            return Ok(None);
+        }
+        let heads: Vec<String> = (1..=waiting.len()).map(first_due).collect();
+        let sql = format!(
+            "SELECT MIN(due) AS oldest FROM ({}) AS heads",
+            heads.join(" UNION ALL ")
+        );
+        let values = waiting.iter().map(|source| (*source).into()).collect();
         let row = self
             .reader
             .query_one_raw(statement(self.backend(), &sql, values))
@@ -75,19 +87,38 @@ impl SeaOrmStore {
     }
 }
 
+/// The sources that have events waiting (pending or retrying).
+fn waiting_sources(counts: &[(String, EventStatus, u64)]) -> Vec<&str> {
+    let mut sources: Vec<&str> = counts
+        .iter()
+        .filter(|(_, status, count)| {
+            *count > 0 && matches!(status, EventStatus::Pending | EventStatus::Retrying)
+        })
+        .map(|(source, _, _)| source.as_str())
+        .collect();
+    sources.sort_unstable();
+    sources.dedup();
+    sources
+}
+
 #[async_trait]
 impl EventStats for SeaOrmStore {
     async fn counts(&self, only_sources: Option<Vec<String>>) -> Result<EventCounts, QueryError> {
-        let sources = only_sources.as_deref();
+        let by_source_and_status = self.by_source_and_status(only_sources.as_deref()).await?;
+        let oldest_due_since = self
+            .oldest_due(&waiting_sources(&by_source_and_status))
+            .await?;
         Ok(EventCounts {
-            by_source_and_status: self.by_source_and_status(sources).await?,
-            oldest_waiting_since: self.oldest_waiting(sources).await?,
+            by_source_and_status,
+            oldest_due_since,
         })
     }
 
     async fn queue_gauges(&self) -> Result<QueueGauges, QueryError> {
         let mut gauges = QueueGauges::default();
-        for (source, status, count) in self.by_source_and_status(None).await? {
+        let counts = self.by_source_and_status(None).await?;
+        gauges.oldest_due_since = self.oldest_due(&waiting_sources(&counts)).await?;
+        for (source, status, count) in counts {
             match status {
                 EventStatus::Dead => gauges.dead += count,
                 EventStatus::Pending | EventStatus::Retrying => {
@@ -103,9 +134,6 @@ impl EventStats for SeaOrmStore {
                 }
                 EventStatus::Processing | EventStatus::Processed => {}
             }
-        }
-        if gauges.waiting > 0 {
-            gauges.oldest_waiting_since = self.oldest_waiting(None).await?;
         }
         Ok(gauges)
     }

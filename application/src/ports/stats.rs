@@ -11,8 +11,10 @@ use super::QueryError;
 pub struct EventCounts {
     /// (source, status, count), every combination present.
     pub by_source_and_status: Vec<(String, EventStatus, u64)>,
-    /// When the oldest event still waiting (pending or retrying) arrived.
-    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    /// When the most overdue waiting (pending or retrying) event became due:
+    /// a new event when it arrived, a retry when its backoff ended. May lie
+    /// in the future when every waiting event is a retry not yet due.
+    pub oldest_due_since: Option<DateTime<Utc>>,
 }
 
 /// What the metrics gauges show.
@@ -20,7 +22,8 @@ pub struct EventCounts {
 pub struct QueueGauges {
     /// Pending and retrying events.
     pub waiting: u64,
-    pub oldest_waiting_since: Option<DateTime<Utc>>,
+    /// As in [`EventCounts::oldest_due_since`].
+    pub oldest_due_since: Option<DateTime<Utc>>,
     pub dead: u64,
     /// Pending and retrying events per source.
     pub waiting_by_source: Vec<(String, u64)>,
