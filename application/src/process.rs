@@ -6,6 +6,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 use domain::{EventKey, RetryDecision, RetryPolicy};
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument as _;
 
 use self::attempt::{FinishedAttempt, Outcome, run_attempt};
 
@@ -163,7 +164,10 @@ impl Processor {
                             self.settlement(attempt, &mut report)
                         })
                         .collect();
-                    settling.spawn(settle(self.queue.clone(), self.worker_id.clone(), settlements));
+                    settling.spawn(
+                        settle(self.queue.clone(), self.worker_id.clone(), settlements)
+                            .in_current_span(),
+                    );
 
                     let free = capacity as usize - running.len();
                     if !stop_claiming.is_cancelled() && more_due && free * 2 >= capacity as usize {

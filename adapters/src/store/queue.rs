@@ -1,5 +1,6 @@
-//! The queue side of the events table: claiming due events under a lease and
-//! recording attempt outcomes, fenced by the lease token.
+//! The queue side of the events table: claiming due events under a lease,
+//! renewing and releasing leases, and recording attempt outcomes, fenced by
+//! the lease token (written together by the settler: `settle.rs`).
 
 use std::time::Duration;
 
