@@ -21,6 +21,7 @@ on_both_backends!(
     panics_and_timeouts_are_retryable_failures_in_the_history,
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
+    two_attempts_of_one_event_settled_together_leave_one_success,
     a_deferred_attempt_goes_back_to_the_queue_uncharged,
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
     events_unfinished_after_the_grace_period_are_released_at_once,
@@ -368,6 +369,72 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     assert_eq!(store.settle("w2", vec![done]).await.unwrap(), 1);
     assert_eq!(
         scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'").await,
+        1
+    );
+    alive.cancel();
+}
+
+/// Outcomes of several workers are written together (the settler), so a
+/// late outcome under a lost lease can be settled in the same statement as
+/// the outcome of the attempt that took the event over: only the holder's
+/// counts, and the history keeps one success.
+async fn two_attempts_of_one_event_settled_together_leave_one_success(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
+    app.post_signed(&body("evt_twice")).await;
+    let settings = app.settings.clone();
+    let conn = db.connect().await;
+    app.stop().await;
+    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
+    let alive = tokio_util::sync::CancellationToken::new();
+    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
+        tokio::spawn(keeper);
+    }
+    let now = chrono::Utc::now();
+    let first = store
+        .claim("w1", 10, now, Duration::from_secs(1), &[])
+        .await
+        .unwrap();
+    let later = now + chrono::Duration::seconds(2);
+    let lost = store.lost_leases(later, 10).await.unwrap();
+    let requeued = LostSettlement {
+        lost: lost[0].clone(),
+        found_at: later,
+        result: AttemptResult::Retry {
+            at: later,
+            error: "lost".into(),
+        },
+    };
+    assert_eq!(store.settle_lost(vec![requeued]).await.unwrap(), 1);
+    let second = store
+        .claim("w2", 10, later, Duration::from_secs(30), &[])
+        .await
+        .unwrap();
+    assert_eq!((second.len(), second[0].attempt), (1, 2));
+
+    let late = Settlement {
+        attempt: 1,
+        ..store_settlement(&first[0], later)
+    };
+    let holder = Settlement {
+        attempt: 2,
+        ..store_settlement(&second[0], later)
+    };
+    assert_eq!(store.settle("w1", vec![late, holder]).await.unwrap(), 1);
+    let scalar = |sql: &'static str| hookd_tests::db::scalar(&conn, sql);
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM events WHERE status = 'processed'").await,
+        1
+    );
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'").await,
+        1
+    );
+    assert_eq!(
+        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded' AND attempt = 2")
+            .await,
         1
     );
     alive.cancel();
