@@ -17,10 +17,9 @@ use application::ports::{EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
-    ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend, DbErr, EntityTrait,
-    QueryFilter, QuerySelect, RuntimeErr, Statement, TransactionTrait, TryInsertResult,
-    sea_query::{Expr, OnConflict},
+    QueryFilter, QuerySelect, RuntimeErr, Statement, TransactionTrait,
+    sea_query::Expr,
     sqlx::{self, Row as _},
 };
 use tokio::sync::{Mutex, mpsc, oneshot};
@@ -255,7 +254,12 @@ async fn insert_batch(
             }
             insert_unnest_borrowed(db.get_postgres_connection_pool(), events).await
         }
-        _ => insert_values(db, &order.sequence, events).await,
+        _ => {
+            if let Some(StatementObserver(observer)) = &order.observer {
+                observer("INSERT INTO events … VALUES … ON CONFLICT DO NOTHING RETURNING id");
+            }
+            insert_values_borrowed(db, &order.sequence, events).await
+        }
     }
     .map_err(classify)?;
 
@@ -394,29 +398,53 @@ async fn flag_conflicts(
     Ok(())
 }
 
-/// SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`.
-async fn insert_values(
+/// SQLite: one multi-row `INSERT … ON CONFLICT DO NOTHING RETURNING id`,
+/// through sqlx directly with borrowed values (SeaORM's `insert_many` builds
+/// an active model per event, copying every body, and clones each parameter
+/// again to bind it). The values are bound as SeaORM binds them (`Uuid` as a
+/// 16-byte blob, `bool` as an integer), so both paths read each other's rows.
+async fn insert_values_borrowed(
     db: &DatabaseConnection,
     sequence: &Sequence,
     events: &[NewEvent],
 ) -> Result<HashSet<Uuid>, DbErr> {
     let first = sequence.reserve(db, events.len()).await?;
-    let result = events::Entity::insert_many(
-        events
-            .iter()
-            .zip(first..)
-            .map(|(event, seq)| active_model(event, seq)),
-    )
+    let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
+        "INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, \
+         content_type, received_at, status, attempts, next_attempt_at, secret_label, \
+         request_id, conflict, seq, dedupe_body) ",
+    );
+    insert.push_values(events.iter().zip(first..), |mut row, (event, seq)| {
+        let received_at = to_micros(event.received_at);
+        row.push_bind(event.key.as_uuid())
+            .push_bind(event.source.as_str())
+            .push_bind(event.event_id.as_str())
+            .push_bind(event.event_type.as_deref())
+            .push_bind(event.body.as_ref())
+            .push_bind(event.body_digest.as_bytes().as_slice())
+            .push_bind(event.content_type.as_deref())
+            .push_bind(received_at)
+            .push_bind(EventStatus::Pending.as_str())
+            .push_bind(0_i32)
+            .push_bind(received_at)
+            .push_bind(event.secret_label.as_deref())
+            .push_bind(event.request_id.as_deref())
+            .push_bind(false)
+            .push_bind(seq)
+            .push_bind(event.dedupe_by_body);
+    });
     // No conflict target: an event id already stored, or (for sources that
     // deduplicate by body) a body already stored, both skip the row.
-    .on_conflict(OnConflict::new().do_nothing().to_owned())
-    .try_insert()
-    .exec_with_returning_keys(db)
-    .await?;
-    Ok(match result {
-        TryInsertResult::Inserted(keys) => keys.into_iter().collect(),
-        TryInsertResult::Conflicted | TryInsertResult::Empty => HashSet::new(),
-    })
+    insert.push(" ON CONFLICT DO NOTHING RETURNING id");
+    let query_err = |err: sqlx::Error| DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)));
+    let rows = insert
+        .build()
+        .fetch_all(db.get_sqlite_connection_pool())
+        .await
+        .map_err(query_err)?;
+    rows.iter()
+        .map(|row| row.try_get::<Uuid, _>("id").map_err(query_err))
+        .collect()
 }
 
 /// PostgreSQL: the whole batch as one array per column. The statement text
@@ -544,34 +572,6 @@ async fn insert_unnest_borrowed(
     rows.iter()
         .map(|row| row.try_get::<Uuid, _>("id").map_err(query_err))
         .collect()
-}
-
-fn active_model(event: &NewEvent, seq: i64) -> events::ActiveModel {
-    let received_at = to_micros(event.received_at);
-    events::ActiveModel {
-        id: Set(event.key.as_uuid()),
-        source: Set(event.source.as_str().to_owned()),
-        event_id: Set(event.event_id.as_str().to_owned()),
-        event_type: Set(event.event_type.clone()),
-        payload: Set(event.body.to_vec()),
-        payload_sha256: Set(event.body_digest.as_bytes().to_vec()),
-        content_type: Set(event.content_type.clone()),
-        received_at: Set(received_at),
-        status: Set(EventStatus::Pending.as_str().to_owned()),
-        attempts: Set(0),
-        next_attempt_at: Set(received_at),
-        lease_token: Set(None),
-        leased_by: Set(None),
-        processed_at: Set(None),
-        last_error: Set(None),
-        secret_label: Set(event.secret_label.clone()),
-        request_id: Set(event.request_id.clone()),
-        conflict: Set(false),
-        lease_owner: Set(None),
-        claimed_at: Set(None),
-        seq: Set(seq),
-        dedupe_body: Set(event.dedupe_by_body),
-    }
 }
 
 #[async_trait]
