@@ -195,13 +195,21 @@ async fn write(
 /// History rows join on (event, lease), so an outcome that lost its lease
 /// leaves none even when the attempt that took the event over is settled in
 /// the same statement.
+///
+/// The lease token alone fences: every way out of `processing` clears it,
+/// and each claim draws a fresh one. A `status = 'processing'` condition
+/// here would let the planner drive the join from the partial index
+/// `events_leased`, which statistics taken while few events were in flight
+/// put at one row: in the prepared (generic) plan it then read every event
+/// in flight once per outcome (325 × 325 rows, 23.5 ms on the 10M table)
+/// instead of one primary-key probe per outcome (7.1 ms).
 const SETTLE_SUCCESSES: &str = "\
 WITH done AS (
     UPDATE events AS e
     SET status = 'processed', processed_at = a.finished_at, last_error = NULL,
         lease_token = NULL, leased_by = NULL
     FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[]) AS a(id, lease, finished_at)
-    WHERE e.id = a.id AND e.lease_token = a.lease AND e.status = 'processing'
+    WHERE e.id = a.id AND e.lease_token = a.lease
     RETURNING e.id, a.lease
 ), history AS (
     INSERT INTO event_attempts (event_key, attempt, worker, started_at, finished_at, outcome, error)
