@@ -7,7 +7,7 @@ use application::ports::{EventCounts, EventStats, MinuteCount, QueryError, Queue
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::EventStatus;
-use sea_orm::ConnectionTrait as _;
+use sea_orm::{ConnectionTrait as _, DbBackend};
 
 use super::{
     SeaOrmStore,
@@ -16,17 +16,23 @@ use super::{
     time::{from_micros, to_micros},
 };
 
-/// The most overdue waiting event of one source: the first entry of its range
-/// of `events_due_by_source (source, next_attempt_at, id) WHERE status IN
-/// ('pending', 'retrying')`, whose condition this repeats word for word so
-/// that SQLite uses the partial index too. A new event is due when it
-/// arrives, a retry when its backoff ends.
+/// The most overdue waiting event of one source (SQLite): the first entry of
+/// its range of `events_due_by_source (source, next_attempt_at, id) WHERE
+/// status IN ('pending', 'retrying')`, whose condition this repeats word for
+/// word so that SQLite uses the partial index too. A new event is due when
+/// it arrives, a retry when its backoff ends.
 fn first_due(placeholder: usize) -> String {
     format!(
         "SELECT (SELECT MIN(next_attempt_at) FROM events \
          WHERE source = ${placeholder} AND status IN ('pending', 'retrying')) AS due"
     )
 }
+
+/// [`first_due`] for every source of an array, on PostgreSQL.
+const OLDEST_DUE_POSTGRES: &str = "\
+SELECT MIN(head.due) AS oldest FROM UNNEST($1::text[]) AS waiting(source)
+CROSS JOIN LATERAL (SELECT MIN(next_attempt_at) AS due FROM events
+    WHERE source = waiting.source AND status IN ('pending', 'retrying')) AS head";
 
 fn query_error(err: sea_orm::DbErr) -> QueryError {
     match classify(err) {
@@ -68,15 +74,27 @@ impl SeaOrmStore {
         if waiting.is_empty() {
             return Ok(None);
         }
-        let heads: Vec<String> = (1..=waiting.len()).map(first_due).collect();
-        let sql = format!(
-            "SELECT MIN(due) AS oldest FROM ({}) AS heads",
-            heads.join(" UNION ALL ")
-        );
-        let values = waiting.iter().map(|source| (*source).into()).collect();
+        let query = if self.backend() == DbBackend::Postgres {
+            // One text whatever the number of sources: prepared (and
+            // planned) once per connection.
+            let sources: Vec<String> = waiting.iter().map(|s| (*s).to_owned()).collect();
+            statement(
+                DbBackend::Postgres,
+                OLDEST_DUE_POSTGRES,
+                vec![sources.into()],
+            )
+        } else {
+            let heads: Vec<String> = (1..=waiting.len()).map(first_due).collect();
+            let sql = format!(
+                "SELECT MIN(due) AS oldest FROM ({}) AS heads",
+                heads.join(" UNION ALL ")
+            );
+            let values = waiting.iter().map(|source| (*source).into()).collect();
+            statement(DbBackend::Sqlite, &sql, values)
+        };
         let row = self
             .reader
-            .query_one_raw(statement(self.backend(), &sql, values))
+            .query_one_raw(query)
             .await
             .map_err(query_error)?;
         let oldest: Option<i64> = match row {
