@@ -20,6 +20,17 @@ pub(crate) enum Failure {
     Other(anyhow::Error),
 }
 
+impl Failure {
+    /// The same failure again, for each caller of a batch that failed as a
+    /// whole (`anyhow::Error` is not `Clone`): same kind, same message.
+    pub(crate) fn for_each_caller(&self) -> Self {
+        match self {
+            Self::Unavailable(err) => Self::Unavailable(anyhow::anyhow!("{err:#}")),
+            Self::Other(err) => Self::Other(anyhow::anyhow!("{err:#}")),
+        }
+    }
+}
+
 pub(crate) fn classify(err: DbErr) -> Failure {
     let unavailable = is_unavailable(&err);
     let err = anyhow::Error::new(err);

@@ -220,17 +220,8 @@ async fn answer(
             }
         }
         Err(failure) => {
-            let unavailable = matches!(failure, Failure::Unavailable(_));
-            let message = match &failure {
-                Failure::Unavailable(err) | Failure::Other(err) => format!("{err:#}"),
-            };
             for reply in replies {
-                let err = anyhow::anyhow!("{message}");
-                let _ = reply.send(Err(if unavailable {
-                    Failure::Unavailable(err)
-                } else {
-                    Failure::Other(err)
-                }));
+                let _ = reply.send(Err(failure.for_each_caller()));
             }
         }
     }

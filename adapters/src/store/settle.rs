@@ -120,17 +120,8 @@ async fn write_settlements(db: DatabaseConnection, mut requests: mpsc::Receiver<
                 }
             }
             Err(failure) => {
-                let unavailable = matches!(failure, Failure::Unavailable(_));
-                let message = match &failure {
-                    Failure::Unavailable(err) | Failure::Other(err) => format!("{err:#}"),
-                };
                 for request in batch {
-                    let err = anyhow::anyhow!("{message}");
-                    let _ = request.reply.send(Err(if unavailable {
-                        Failure::Unavailable(err)
-                    } else {
-                        Failure::Other(err)
-                    }));
+                    let _ = request.reply.send(Err(failure.for_each_caller()));
                 }
             }
         }
