@@ -147,10 +147,19 @@ impl TestApp {
     }
 
     pub async fn get_json(&self, path: &str) -> (reqwest::StatusCode, serde_json::Value) {
+        self.get_json_as(path, &self.token()).await
+    }
+
+    /// [`TestApp::get_json`] with another token (e.g. one limited to some sources).
+    pub async fn get_json_as(
+        &self,
+        path: &str,
+        token: &str,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
         let response = self
             .client
             .get(self.url(path))
-            .bearer_auth(self.token())
+            .bearer_auth(token)
             .send()
             .await
             .unwrap();

@@ -279,18 +279,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    // Intake only, then the test drives the queue itself (on SQLite the
-    // store holds the database exclusively, so the app stops first).
-    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
-    app.post_signed(&body("evt_lease")).await;
-    let settings = app.settings.clone();
-    let conn = db.connect().await;
-    app.stop().await;
-    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
-    let alive = tokio_util::sync::CancellationToken::new();
-    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
-        tokio::spawn(keeper);
-    }
+    let (store, conn, alive) = store_with_one_event(&db, "evt_lease").await;
     let now = chrono::Utc::now();
 
     let first = store
@@ -382,16 +371,7 @@ async fn two_attempts_of_one_event_settled_together_leave_one_success(backend: B
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
-    app.post_signed(&body("evt_twice")).await;
-    let settings = app.settings.clone();
-    let conn = db.connect().await;
-    app.stop().await;
-    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
-    let alive = tokio_util::sync::CancellationToken::new();
-    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
-        tokio::spawn(keeper);
-    }
+    let (store, conn, alive) = store_with_one_event(&db, "evt_twice").await;
     let now = chrono::Utc::now();
     let first = store
         .claim("w1", 10, now, Duration::from_secs(1), &[])
@@ -447,16 +427,7 @@ async fn a_deferred_attempt_goes_back_to_the_queue_uncharged(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
     };
-    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
-    app.post_signed(&body("evt_paused")).await;
-    let settings = app.settings.clone();
-    let conn = db.connect().await;
-    app.stop().await;
-    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
-    let alive = tokio_util::sync::CancellationToken::new();
-    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
-        tokio::spawn(keeper);
-    }
+    let (store, conn, alive) = store_with_one_event(&db, "evt_paused").await;
     let scalar = |sql: &'static str| hookd_tests::db::scalar(&conn, sql);
     let lease = Duration::from_secs(30);
     let now = chrono::Utc::now();
@@ -524,6 +495,31 @@ async fn a_deferred_attempt_goes_back_to_the_queue_uncharged(backend: Backend) {
     );
     assert_eq!(scalar("SELECT COUNT(*) FROM event_attempts").await, 1);
     alive.cancel();
+}
+
+/// One event stored through intake (workers off), then the store opened by
+/// the test, which drives the queue itself (on SQLite the store holds the
+/// database exclusively, so the app stops first). Cancelling the token lets
+/// the store's liveness lock go.
+async fn store_with_one_event(
+    db: &TestDb,
+    event_id: &str,
+) -> (
+    adapters::store::SeaOrmStore,
+    sea_orm::DatabaseConnection,
+    tokio_util::sync::CancellationToken,
+) {
+    let app = spawn_app(db, |s| s.processing.workers = 0).await;
+    app.post_signed(&body(event_id)).await;
+    let settings = app.settings.clone();
+    let conn = db.connect().await;
+    app.stop().await;
+    let store = bootstrap::startup::connect_store(&settings).await.unwrap();
+    let alive = tokio_util::sync::CancellationToken::new();
+    if let Some(keeper) = store.keep_alive(alive.clone()).await.unwrap() {
+        tokio::spawn(keeper);
+    }
+    (store, conn, alive)
 }
 
 fn store_settlement(event: &ClaimedEvent, at: chrono::DateTime<chrono::Utc>) -> Settlement {

@@ -117,16 +117,7 @@ async fn stats_count_by_status_and_source(backend: Backend) {
 
     // A token restricted to one source counts only that source.
     let token = app.token_with(&application::ports::Scope::ALL, Some(&["other"]));
-    let restricted: Value = app
-        .client
-        .get(app.url("/stats"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, restricted) = app.get_json_as("/stats", &token).await;
     assert_eq!(restricted["queue_depth"], 1);
     assert!(restricted["by_source"].get("default").is_none());
 
@@ -136,16 +127,7 @@ async fn stats_count_by_status_and_source(backend: Backend) {
     let (_, stats) = app.get_json("/stats").await;
     let age = stats["oldest_pending_age_seconds"].as_f64().unwrap();
     assert!((1.0..60.0).contains(&age), "{stats}");
-    let restricted: Value = app
-        .client
-        .get(app.url("/stats"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, restricted) = app.get_json_as("/stats", &token).await;
     let age = restricted["oldest_pending_age_seconds"].as_f64().unwrap();
     assert!((1.0..60.0).contains(&age), "{restricted}");
     app.stop().await;
