@@ -60,6 +60,7 @@ backoff_factor = 4
 backoff_cap_seconds = 3600
 poll_interval_ms = 1000
 shutdown_grace_seconds = 15
+claim_at_intake = true
 
 [log]
 level = "info"
@@ -181,6 +182,9 @@ pub struct ProcessingSettings {
     pub backoff_cap_seconds: u64,
     pub poll_interval_ms: u64,
     pub shutdown_grace_seconds: u64,
+    /// New events are written already claimed for this process's workers
+    /// when they have room (no separate claim write).
+    pub claim_at_intake: bool,
 }
 
 /// The one algorithm dashboard tokens are signed with.

@@ -86,6 +86,7 @@ pub struct Application {
     liveness: Option<(JoinHandle<()>, CancellationToken)>,
     /// Its background writers are stopped once the HTTP server has drained.
     store: Arc<SeaOrmStore>,
+    clock: Arc<dyn Clock>,
 }
 
 impl std::fmt::Debug for Application {
@@ -219,6 +220,13 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         ));
     }
     let instance = instance_id();
+    if processing.workers > 0 && processing.claim_at_intake {
+        store.hand_off_new_events(
+            processing.workers * processing.batch_size as usize,
+            Duration::from_secs(processing.lease_seconds),
+            &format!("{instance}/intake"),
+        );
+    }
     for n in 0..processing.workers {
         let processor = Processor::new(
             format!("{instance}/{n}"),
@@ -278,6 +286,7 @@ pub async fn build_with(settings: &Settings, overrides: Overrides) -> anyhow::Re
         grace: Duration::from_secs(processing.shutdown_grace_seconds),
         liveness,
         store,
+        clock,
     })
 }
 
@@ -335,6 +344,7 @@ impl Application {
             grace,
             liveness,
             store,
+            clock,
             ..
         } = self;
         let close_connections = CancellationToken::new();
@@ -376,6 +386,14 @@ impl Application {
                 server.abort();
                 workers.shutdown().await;
             }
+        }
+        // Events claimed at intake that no worker took go back to the queue
+        // (while this instance still holds its leases).
+        match store.give_back_handed_off(clock.now()).await {
+            Ok(0) => {}
+            Ok(given) => tracing::info!(given, "gave back events claimed at intake"),
+            Err(err) => tracing::warn!(error = %format!("{err:#}"),
+                "could not give back events claimed at intake; they will be recovered"),
         }
         if let Some((keeper, stop)) = liveness {
             stop.cancel();

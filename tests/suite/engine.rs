@@ -25,6 +25,9 @@ on_both_backends!(
     a_deferred_attempt_goes_back_to_the_queue_uncharged,
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
     events_unfinished_after_the_grace_period_are_released_at_once,
+    new_events_are_claimed_at_intake_while_the_workers_have_room,
+    a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once,
+    events_claimed_at_intake_but_not_started_go_back_uncharged_at_shutdown,
 );
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -37,6 +40,8 @@ struct Recorder {
     failures: Mutex<HashMap<String, u32>>,
     panic_on: Option<String>,
     hang_on: Option<String>,
+    /// Every attempt waits for a permit here, when set.
+    gate: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl Recorder {
@@ -76,6 +81,9 @@ impl EventHandler for Recorder {
         }
         if self.hang_on.as_deref() == Some(event.event_id.as_str()) {
             tokio::time::sleep(Duration::from_secs(3600)).await;
+        }
+        if let Some(gate) = &self.gate {
+            let _open = gate.acquire().await.unwrap();
         }
         let mut failures = self.failures.lock().unwrap();
         match failures.get_mut(&event.event_id) {
@@ -681,12 +689,8 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
     )
     .await;
     app.post_signed(&body("evt_stuck")).await;
-    app.wait_for(
-        "SELECT COUNT(*) FROM events WHERE status = 'processing'",
-        1,
-        WAIT,
-    )
-    .await;
+    // Its handler runs (an event claimed at intake is `processing` before).
+    wait_until(|| !recorder.calls().is_empty()).await;
     let db = db.connect().await;
     app.stop().await;
 
@@ -750,4 +754,160 @@ async fn another_replicas_new_event_wakes_idle_workers_through_notify() {
     assert_eq!(recorder.calls().len(), 1);
     worker.stop().await;
     intake.stop().await;
+}
+
+async fn wait_until(condition: impl Fn() -> bool) {
+    let deadline = std::time::Instant::now() + WAIT;
+    while !condition() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "condition not met in time"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// Events written claimed at intake carry the intake's time as their claim
+/// time; a claim from the database is always later.
+const CLAIMED_AT_INTAKE: &str = "SELECT COUNT(*) FROM events WHERE claimed_at = received_at";
+
+async fn new_events_are_claimed_at_intake_while_the_workers_have_room(backend: Backend) {
+    for claim_at_intake in [true, false] {
+        let Some(db) = TestDb::create(backend).await else {
+            return;
+        };
+        let recorder = Arc::new(Recorder::default());
+        let app = spawn_app_with(
+            &db,
+            |s| s.processing.claim_at_intake = claim_at_intake,
+            Some(recorder.clone()),
+        )
+        .await;
+        for n in 0..20 {
+            let response = app.post_signed(&body(&format!("evt_{n}"))).await;
+            assert_eq!(response.status(), StatusCode::ACCEPTED);
+        }
+        app.wait_for(
+            "SELECT COUNT(*) FROM events WHERE status = 'processed' AND attempts = 1",
+            20,
+            WAIT,
+        )
+        .await;
+        let expected = if claim_at_intake { 20 } else { 0 };
+        assert_eq!(app.scalar(CLAIMED_AT_INTAKE).await, expected);
+        // Each handled once, its one attempt recorded under the worker that ran it.
+        assert!(recorder.count_per_event().values().all(|n| *n == 1));
+        assert_eq!(
+            app.scalar(
+                "SELECT COUNT(*) FROM event_attempts \
+                 WHERE attempt = 1 AND outcome = 'succeeded' AND worker NOT LIKE '%/intake'"
+            )
+            .await,
+            20
+        );
+        app.stop().await;
+    }
+}
+
+async fn a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
+    let recorder = Arc::new(Recorder {
+        gate: Some(gate.clone()),
+        ..Recorder::default()
+    });
+    // Two slots: at most two events run and two more wait, claimed.
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.workers = 1;
+            s.processing.batch_size = 2;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    for n in 0..30 {
+        let response = app.post_signed(&body(&format!("evt_{n}"))).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+    }
+    let pending = app
+        .scalar("SELECT COUNT(*) FROM events WHERE status = 'pending'")
+        .await;
+    assert!(pending >= 26, "only {pending} of 30 waited in the queue");
+    assert!(app.scalar(CLAIMED_AT_INTAKE).await >= 2);
+
+    gate.add_permits(1);
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed' AND attempts = 1",
+        30,
+        WAIT,
+    )
+    .await;
+    let counts = recorder.count_per_event();
+    assert_eq!(counts.len(), 30);
+    assert!(
+        counts.values().all(|n| *n == 1),
+        "an event was handled twice"
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM event_attempts").await,
+        30,
+        "one attempt each"
+    );
+    app.stop().await;
+}
+
+async fn events_claimed_at_intake_but_not_started_go_back_uncharged_at_shutdown(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder {
+        hang_on: Some("evt_stuck".into()),
+        ..Recorder::default()
+    });
+    // One slot, taken by evt_stuck: evt_waiting is claimed at intake and waits.
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.processing.workers = 1;
+            s.processing.batch_size = 1;
+            s.processing.shutdown_grace_seconds = 1;
+            s.processing.handler_timeout_seconds = 60;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    app.post_signed(&body("evt_stuck")).await;
+    wait_until(|| !recorder.calls().is_empty()).await;
+    app.post_signed(&body("evt_waiting")).await;
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
+             AND status = 'processing' AND claimed_at = received_at"
+        )
+        .await,
+        1,
+        "evt_waiting was not claimed at intake"
+    );
+    let check = db.connect().await;
+    app.stop().await;
+
+    assert_eq!(
+        hookd_tests::db::scalar(
+            &check,
+            "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
+             AND status = 'pending' AND attempts = 0 AND lease_token IS NULL"
+        )
+        .await,
+        1,
+        "evt_waiting was not given back uncharged"
+    );
+    assert_eq!(recorder.count_per_event().get("evt_waiting"), None);
+    assert_eq!(
+        hookd_tests::db::scalar(&check, "SELECT COUNT(*) FROM event_attempts").await,
+        0,
+        "no attempt was recorded"
+    );
 }

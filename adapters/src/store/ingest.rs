@@ -13,7 +13,7 @@ use std::{
     time::Duration,
 };
 
-use application::ports::{EventStore, Insertion, StoreError};
+use application::ports::{ClaimedEvent, EventStore, Insertion, StoreError};
 use async_trait::async_trait;
 use domain::{EventKey, EventStatus, NewEvent};
 use sea_orm::{
@@ -31,7 +31,9 @@ use super::{
     arrays::{bytes, column, optional_text},
     entity::events,
     error::{Failure, classify},
+    handoff::{Handoff, Reservation},
     listen::Announcer,
+    liveness::Liveness,
     sequence::Sequence,
     time::to_micros,
     writers::Writers,
@@ -70,6 +72,10 @@ struct Order {
     observer: Option<StatementObserver>,
     /// PostgreSQL: tells the replicas about committed batches.
     announcer: Option<Announcer>,
+    /// This process's workers, when they take new events at intake.
+    handoff: Arc<Handoff>,
+    claimable_sources: Arc<[String]>,
+    liveness: Liveness,
 }
 
 impl Order {
@@ -83,19 +89,98 @@ impl Order {
         }
     }
 
+    fn is_fifo(&self, event: &NewEvent) -> bool {
+        self.fifo_sources
+            .iter()
+            .any(|fifo| fifo == event.source.as_str())
+    }
+
     fn has_fifo(&self, events: &[NewEvent]) -> bool {
-        !self.fifo_sources.is_empty()
-            && events.iter().any(|event| {
-                self.fifo_sources
+        !self.fifo_sources.is_empty() && events.iter().any(|event| self.is_fifo(event))
+    }
+
+    /// Which events of `events` are written claimed, for this process's
+    /// workers (see [`super::handoff`]): those a claim could take, as many
+    /// as there are free slots.
+    fn claims_at_intake(&self, events: &[NewEvent]) -> AtIntake<'_> {
+        let alive = self.liveness.is_alive();
+        let claimable = |event: &NewEvent| {
+            alive
+                && !self.is_fifo(event)
+                && self
+                    .claimable_sources
                     .iter()
-                    .any(|fifo| fifo == event.source.as_str())
+                    .any(|source| source == event.source.as_str())
+        };
+        let wanted = events.iter().filter(|event| claimable(event)).count();
+        let reservation = self.handoff.reserve(wanted, events.len());
+        let mut free = reservation.slots();
+        let claimed = events
+            .iter()
+            .map(|event| {
+                let claim = free > 0 && claimable(event);
+                free -= usize::from(claim);
+                claim
             })
+            .collect();
+        AtIntake {
+            claimed,
+            reservation,
+            owner: self.liveness.key(),
+        }
+    }
+}
+
+/// The rows of one batch that are written already claimed.
+struct AtIntake<'a> {
+    /// One flag per event of the batch.
+    claimed: Vec<bool>,
+    reservation: Reservation<'a>,
+    /// This instance's liveness key (`lease_owner`).
+    owner: i64,
+}
+
+impl AtIntake<'_> {
+    fn lease_micros(&self) -> i64 {
+        i64::try_from(self.reservation.lease_for.as_micros()).unwrap_or(i64::MAX)
+    }
+
+    /// The batch committed: its claimed rows that were inserted (not
+    /// duplicates) go to the workers.
+    fn hand_over(self, events: &[NewEvent], inserted: &HashSet<Uuid>) {
+        let lease = self.reservation.lease;
+        let claimed = events
+            .iter()
+            .zip(&self.claimed)
+            .filter(|(event, claimed)| **claimed && inserted.contains(&event.key.as_uuid()))
+            .map(|(event, _)| ClaimedEvent {
+                key: event.key,
+                source: event.source.as_str().to_owned(),
+                event_id: event.event_id.as_str().to_owned(),
+                event_type: event.event_type.clone(),
+                body: event.body.clone(),
+                content_type: event.content_type.clone(),
+                received_at: event.received_at,
+                attempt: 1,
+                lease,
+                request_id: event.request_id.clone(),
+            });
+        self.reservation.fill(claimed);
     }
 }
 
 struct Pending {
     event: NewEvent,
     reply: Reply,
+}
+
+/// What the batcher shares with the store's queue side.
+pub(crate) struct QueueOrder {
+    pub(crate) sequence: Arc<Sequence>,
+    pub(crate) fifo_sources: Arc<[String]>,
+    pub(crate) claimable_sources: Arc<[String]>,
+    pub(crate) handoff: Arc<Handoff>,
+    pub(crate) liveness: Liveness,
 }
 
 pub(crate) struct Batcher {
@@ -106,8 +191,7 @@ impl Batcher {
     pub(crate) fn start(
         db: DatabaseConnection,
         settings: IngestSettings,
-        sequence: Arc<Sequence>,
-        fifo_sources: Arc<[String]>,
+        shared: QueueOrder,
         observer: Option<StatementObserver>,
         writers: &Writers,
     ) -> Self {
@@ -127,10 +211,13 @@ impl Batcher {
         };
         for _ in 0..count {
             let order = Order {
-                sequence: sequence.clone(),
-                fifo_sources: fifo_sources.clone(),
+                sequence: shared.sequence.clone(),
+                fifo_sources: shared.fifo_sources.clone(),
                 observer: observer.clone(),
                 announcer: announcer.clone(),
+                handoff: shared.handoff.clone(),
+                claimable_sources: shared.claimable_sources.clone(),
+                liveness: shared.liveness.clone(),
             };
             writers.spawn(
                 "ingest batch writer",
@@ -237,22 +324,27 @@ async fn insert_batch(
     order: &Order,
     events: &[NewEvent],
 ) -> Result<Vec<Insertion>, Failure> {
+    let claims = order.claims_at_intake(events);
     let inserted = match db.get_database_backend() {
-        DbBackend::Postgres if order.has_fifo(events) => insert_fifo_postgres(db, events).await,
+        DbBackend::Postgres if order.has_fifo(events) => {
+            insert_fifo_postgres(db, events, &claims).await
+        }
         DbBackend::Postgres => {
             if let Some(StatementObserver(observer)) = &order.observer {
                 observer(INSERT_UNNEST);
             }
-            insert_unnest_borrowed(db.get_postgres_connection_pool(), events).await
+            insert_unnest_borrowed(db.get_postgres_connection_pool(), events, &claims).await
         }
         _ => {
             if let Some(StatementObserver(observer)) = &order.observer {
                 observer("INSERT INTO events … VALUES … ON CONFLICT DO NOTHING RETURNING id");
             }
-            insert_values_borrowed(db, &order.sequence, events).await
+            insert_values_borrowed(db, &order.sequence, events, &claims).await
         }
     }
     .map_err(classify)?;
+    // Before any caller is answered (and wakes the workers).
+    claims.hand_over(events, &inserted);
 
     let duplicates: Vec<&NewEvent> = events
         .iter()
@@ -398,15 +490,25 @@ async fn insert_values_borrowed(
     db: &DatabaseConnection,
     sequence: &Sequence,
     events: &[NewEvent],
+    claims: &AtIntake<'_>,
 ) -> Result<HashSet<Uuid>, DbErr> {
     let first = sequence.reserve(db, events.len()).await?;
     let mut insert = sqlx::QueryBuilder::<sqlx::Sqlite>::new(
         "INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, \
          content_type, received_at, status, attempts, next_attempt_at, secret_label, \
-         request_id, conflict, seq, dedupe_body) ",
+         request_id, conflict, seq, dedupe_body, lease_token, leased_by, lease_owner, \
+         claimed_at) ",
     );
-    insert.push_values(events.iter().zip(first..), |mut row, (event, seq)| {
+    let rows = events.iter().zip(first..).zip(&claims.claimed);
+    insert.push_values(rows, |mut row, ((event, seq), &claimed)| {
         let received_at = to_micros(event.received_at);
+        let (status, attempts, due) = if claimed {
+            let until = received_at.saturating_add(claims.lease_micros());
+            (EventStatus::Processing, 1_i32, until)
+        } else {
+            (EventStatus::Pending, 0, received_at)
+        };
+        let lease = &claims.reservation;
         row.push_bind(event.key.as_uuid())
             .push_bind(event.source.as_str())
             .push_bind(event.event_id.as_str())
@@ -415,14 +517,18 @@ async fn insert_values_borrowed(
             .push_bind(event.body_digest.as_bytes().as_slice())
             .push_bind(event.content_type.as_deref())
             .push_bind(received_at)
-            .push_bind(EventStatus::Pending.as_str())
-            .push_bind(0_i32)
-            .push_bind(received_at)
+            .push_bind(status.as_str())
+            .push_bind(attempts)
+            .push_bind(due)
             .push_bind(event.secret_label.as_deref())
             .push_bind(event.request_id.as_deref())
             .push_bind(false)
             .push_bind(seq)
-            .push_bind(event.dedupe_by_body);
+            .push_bind(event.dedupe_by_body)
+            .push_bind(claimed.then(|| lease.lease.as_uuid()))
+            .push_bind(claimed.then_some(&*lease.holder))
+            .push_bind(claimed.then_some(claims.owner))
+            .push_bind(claimed.then_some(received_at));
     });
     // No conflict target: an event id already stored, or (for sources that
     // deduplicate by body) a body already stored, both skip the row.
@@ -440,18 +546,24 @@ async fn insert_values_borrowed(
 
 /// PostgreSQL: the whole batch as one array per column. The statement text
 /// is the same for every batch size, so it is prepared once per connection.
-/// (Replicas are told by the [`Announcer`], after the commit.)
+/// (Replicas are told by the [`Announcer`], after the commit.) Rows flagged
+/// in `$12` are written claimed under the lease `$13` of `$14`/`$15` for
+/// `$16` microseconds ([`super::handoff`]).
 const INSERT_UNNEST: &str = "\
 INSERT INTO events (id, source, event_id, event_type, payload, payload_sha256, content_type,
                     received_at, status, attempts, next_attempt_at, secret_label, conflict,
-                    request_id, dedupe_body)
+                    request_id, dedupe_body, lease_token, leased_by, lease_owner, claimed_at)
 SELECT id, source, event_id, NULLIF(event_type, ''), payload, payload_sha256,
-       NULLIF(content_type, ''), received_at, 'pending', 0, received_at,
-       NULLIF(secret_label, ''), FALSE, NULLIF(request_id, ''), dedupe_body
+       NULLIF(content_type, ''), received_at,
+       CASE WHEN claimed THEN 'processing' ELSE 'pending' END, claimed::int4,
+       CASE WHEN claimed THEN received_at + $16::int8 ELSE received_at END,
+       NULLIF(secret_label, ''), FALSE, NULLIF(request_id, ''), dedupe_body,
+       CASE WHEN claimed THEN $13::uuid END, CASE WHEN claimed THEN $14::text END,
+       CASE WHEN claimed THEN $15::int8 END, CASE WHEN claimed THEN received_at END
 FROM UNNEST($1::uuid[], $2::text[], $3::text[], $4::text[], $5::bytea[], $6::bytea[],
-            $7::text[], $8::int8[], $9::text[], $10::text[], $11::bool[])
+            $7::text[], $8::int8[], $9::text[], $10::text[], $11::bool[], $12::bool[])
      AS batch(id, source, event_id, event_type, payload, payload_sha256, content_type,
-              received_at, secret_label, request_id, dedupe_body)
+              received_at, secret_label, request_id, dedupe_body, claimed)
 ON CONFLICT DO NOTHING
 RETURNING id";
 
@@ -466,6 +578,7 @@ const FIFO_INSERT_LOCK: i64 = 0x686f_6f6b_6466_6966;
 async fn insert_fifo_postgres(
     db: &DatabaseConnection,
     events: &[NewEvent],
+    claims: &AtIntake<'_>,
 ) -> Result<HashSet<Uuid>, DbErr> {
     let txn = db.begin().await?;
     txn.execute_raw(Statement::from_sql_and_values(
@@ -474,7 +587,7 @@ async fn insert_fifo_postgres(
         [FIFO_INSERT_LOCK.into()],
     ))
     .await?;
-    let inserted = insert_unnest(&txn, events).await?;
+    let inserted = insert_unnest(&txn, events, claims).await?;
     txn.commit().await?;
     Ok(inserted)
 }
@@ -482,6 +595,7 @@ async fn insert_fifo_postgres(
 async fn insert_unnest(
     db: &impl ConnectionTrait,
     events: &[NewEvent],
+    claims: &AtIntake<'_>,
 ) -> Result<HashSet<Uuid>, DbErr> {
     let values = vec![
         column(events, |e| e.key.as_uuid()),
@@ -495,6 +609,11 @@ async fn insert_unnest(
         optional_text(events, |e| e.secret_label.as_deref()),
         optional_text(events, |e| e.request_id.as_deref()),
         column(events, |e| e.dedupe_by_body),
+        claims.claimed.clone().into(),
+        claims.reservation.lease.as_uuid().into(),
+        claims.reservation.holder.to_string().into(),
+        claims.owner.into(),
+        claims.lease_micros().into(),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -515,6 +634,7 @@ async fn insert_unnest(
 async fn insert_unnest_borrowed(
     pool: &sqlx::PgPool,
     events: &[NewEvent],
+    claims: &AtIntake<'_>,
 ) -> Result<HashSet<Uuid>, DbErr> {
     fn text(events: &[NewEvent], f: impl Fn(&NewEvent) -> Option<&str>) -> Vec<&str> {
         events.iter().map(|e| f(e).unwrap_or_default()).collect()
@@ -557,6 +677,11 @@ async fn insert_unnest_borrowed(
                 .map(|e| e.dedupe_by_body)
                 .collect::<Vec<bool>>(),
         )
+        .bind(&claims.claimed)
+        .bind(claims.reservation.lease.as_uuid())
+        .bind(&*claims.reservation.holder)
+        .bind(claims.owner)
+        .bind(claims.lease_micros())
         .fetch_all(pool)
         .await
         .map_err(query_err)?;

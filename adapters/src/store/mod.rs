@@ -10,6 +10,7 @@ mod arrays;
 mod counters;
 mod entity;
 mod error;
+mod handoff;
 mod ingest;
 mod listen;
 mod listing;
@@ -38,7 +39,12 @@ use sea_orm::{
 pub use self::ingest::IngestSettings;
 pub use self::rejections::RejectionWriter;
 use self::{
-    ingest::Batcher, liveness::Liveness, sequence::Sequence, settle::Settler, writers::Writers,
+    handoff::Handoff,
+    ingest::{Batcher, QueueOrder},
+    liveness::Liveness,
+    sequence::Sequence,
+    settle::Settler,
+    writers::Writers,
 };
 
 /// How long a starting process waits for the SQLite database's previous
@@ -110,6 +116,8 @@ pub struct SeaOrmStore {
     liveness: Liveness,
     /// SQLite: the next queue position (`seq`); PostgreSQL uses a sequence.
     sequence: Arc<Sequence>,
+    /// New events claimed at intake, waiting for this process's workers.
+    handoff: Arc<Handoff>,
 }
 
 impl std::fmt::Debug for SeaOrmStore {
@@ -144,11 +152,18 @@ impl SeaOrmStore {
         let sequence = Arc::new(Sequence::default());
         let fifo_sources: Arc<[String]> = settings.fifo_sources.clone().into();
         let writers = Arc::new(Writers::default());
+        let claimable_sources: Arc<[String]> = settings.claimable_sources.clone().into();
+        let handoff = Arc::new(Handoff::default());
         let batcher = Arc::new(Batcher::start(
             writer.clone(),
             settings.ingest,
-            sequence.clone(),
-            fifo_sources.clone(),
+            QueueOrder {
+                sequence: sequence.clone(),
+                fifo_sources: fifo_sources.clone(),
+                claimable_sources: claimable_sources.clone(),
+                handoff: handoff.clone(),
+                liveness: liveness.clone(),
+            },
             settings.observer.clone(),
             &writers,
         ));
@@ -161,10 +176,11 @@ impl SeaOrmStore {
             writers,
             acquire_timeout: settings.acquire_timeout,
             fifo_sources,
-            claimable_sources: settings.claimable_sources.clone().into(),
+            claimable_sources,
             url: settings.url.as_str().into(),
             liveness,
             sequence,
+            handoff,
         })
     }
 
@@ -275,6 +291,43 @@ impl SeaOrmStore {
             return Ok(None);
         }
         Ok(Some(self.liveness.keep(&self.url, stop).await?))
+    }
+
+    /// Claims new events at intake for this process's workers (see
+    /// [`handoff`]): up to `capacity` (their slots) wait for a claim, leased
+    /// for `lease` to `holder` (`leased_by`). Off until called.
+    pub fn hand_off_new_events(&self, capacity: usize, lease: Duration, holder: &str) {
+        self.handoff.enable(capacity, lease, holder);
+    }
+
+    /// Stops handing off, and gives the events that were handed off but not
+    /// taken by a worker back to the queue, uncharged. Call it when the
+    /// workers have stopped.
+    ///
+    /// # Errors
+    /// When the database cannot record it; the leases then expire and the
+    /// events are recovered as lost attempts.
+    pub async fn give_back_handed_off(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, application::ports::QueueError> {
+        use application::ports::{AttemptResult, EventQueue as _, Settlement};
+        let waiting = self.handoff.close();
+        if waiting.is_empty() {
+            return Ok(0);
+        }
+        let untried = waiting
+            .into_iter()
+            .map(|event| Settlement {
+                key: event.key,
+                lease: event.lease,
+                attempt: event.attempt,
+                started_at: now,
+                finished_at: now,
+                result: AttemptResult::Deferred { until: now },
+            })
+            .collect();
+        self.settle("intake", untried).await
     }
 
     /// Stops the background writers (ingest batches, quarantine) once nothing

@@ -192,6 +192,30 @@ impl SeaOrmStore {
                 "this instance does not hold its liveness lock (database connection lost)"
             )));
         }
+        // Events claimed at intake first (no database work), the rest from
+        // the database. A paused destination's events are taken too: the
+        // worker gives them back uncharged, as when a pause starts after a claim.
+        let handed = self.handoff.take(limit, std::time::Instant::now());
+        let mut claimed = handed.events;
+        if handed.from_database > 0 {
+            let asked = handed.from_database;
+            let found = self
+                .claim_from_database(worker, asked, now, lease, skip)
+                .await?;
+            self.handoff.database_looked(asked, found.len());
+            claimed.extend(found);
+        }
+        Ok(claimed)
+    }
+
+    async fn claim_from_database(
+        &self,
+        worker: &str,
+        limit: u32,
+        now: DateTime<Utc>,
+        lease: Duration,
+        skip: &[String],
+    ) -> Result<Vec<ClaimedEvent>, QueueError> {
         let token = LeaseToken::generate();
         let lease_until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::MAX);
         // Events of a source that is no longer configured wait, visible,

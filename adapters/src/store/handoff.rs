@@ -1,0 +1,330 @@
+//! Claiming at intake: new events handed straight to this process's workers.
+//!
+//! A claim costs a row write of its own (status, lease, attempt count) on the
+//! wide events row. When this process's workers have room, the ingest batch
+//! writes a new event already claimed — `processing`, first attempt, leased
+//! to this instance — and, once the batch has committed, hands the event
+//! (whose body is still in memory) to the next claim of a worker. The claim
+//! then costs no database work at all.
+//!
+//! Nothing is promised differently: a handed-off event is a claimed event,
+//! fenced by its lease token and owned by this instance's liveness key, so a
+//! crash is recovered exactly like a crash after a claim (a `lost` attempt,
+//! taken over within seconds). Only events a claim could take are handed
+//! off: not those of FIFO sources (their order is decided by the claim) nor
+//! of unconfigured ones, and none while the instance does not hold its
+//! liveness lock. At most `capacity` events (the workers' slots) wait here;
+//! the rest of a burst is stored `pending` and claimed from the database as
+//! before. Events still waiting here when the process stops are given back
+//! to the queue uncharged.
+
+use std::{
+    collections::VecDeque,
+    sync::{Arc, Mutex, PoisonError},
+    time::{Duration, Instant},
+};
+
+use application::ports::{ClaimedEvent, LeaseToken};
+
+/// How long claims may be served from the handoff alone while the database
+/// is not known to hold due events: retries coming due, other replicas' or
+/// recovered events are found at least this often (or as soon as the handoff
+/// runs dry).
+const LOOK_INTERVAL: Duration = Duration::from_secs(1);
+
+#[derive(Debug, Default)]
+pub(crate) struct Handoff {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Slots for waiting events; 0 while handing off is off.
+    capacity: usize,
+    /// How long a handed-off event's lease lasts.
+    lease: Duration,
+    /// `leased_by` of handed-off events (this instance, at intake).
+    holder: Arc<str>,
+    ready: VecDeque<Waiting>,
+    /// Slots promised to batches being written.
+    reserved: usize,
+    /// Whether the database may hold due events that a claim should not
+    /// leave behind for long.
+    database_has_work: bool,
+    last_database_look: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Waiting {
+    event: ClaimedEvent,
+    since: Instant,
+}
+
+/// What a claim gets from the handoff, and how much it should still ask the
+/// database for.
+#[derive(Debug)]
+pub(crate) struct Taken {
+    pub(crate) events: Vec<ClaimedEvent>,
+    pub(crate) from_database: u32,
+}
+
+/// Slots reserved for one ingest batch; those not filled are freed on drop.
+#[derive(Debug)]
+pub(crate) struct Reservation<'a> {
+    handoff: &'a Handoff,
+    slots: usize,
+    pub(crate) lease: LeaseToken,
+    pub(crate) lease_for: Duration,
+    pub(crate) holder: Arc<str>,
+}
+
+impl Handoff {
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Hands new events to claims from now on: at most `capacity` wait, each
+    /// leased for `lease` to `holder`. A capacity of 0 turns it off.
+    pub(crate) fn enable(&self, capacity: usize, lease: Duration, holder: &str) {
+        let mut state = self.state();
+        state.capacity = capacity;
+        state.lease = lease;
+        state.holder = holder.into();
+    }
+
+    /// Reserves up to `wanted` slots for a batch of `batch` events about to
+    /// be written.
+    pub(crate) fn reserve(&self, wanted: usize, batch: usize) -> Reservation<'_> {
+        let mut state = self.state();
+        let free = state
+            .capacity
+            .saturating_sub(state.ready.len() + state.reserved);
+        let slots = wanted.min(free);
+        state.reserved += slots;
+        if slots < batch {
+            // The rest is stored `pending`: claims must look there.
+            state.database_has_work = true;
+        }
+        Reservation {
+            handoff: self,
+            slots,
+            lease: LeaseToken::generate(),
+            lease_for: state.lease,
+            holder: state.holder.clone(),
+        }
+    }
+
+    /// Up to `limit` events for a claim, oldest first, and how many more the
+    /// claim should take from the database: all of it when the handoff is
+    /// empty; half of it while the database is known to hold due events (a
+    /// burst that overflowed), so that they do not wait behind a steady
+    /// stream of new ones; otherwise the rest of it once per
+    /// [`LOOK_INTERVAL`].
+    pub(crate) fn take(&self, limit: u32, now: Instant) -> Taken {
+        let mut state = self.state();
+        let most = if state.database_has_work {
+            limit / 2
+        } else {
+            limit
+        };
+        // An event that waited here for a third of its lease is left to
+        // expire and be recovered: the worker's first renewal (a third of a
+        // lease after it starts) could come too late for it.
+        let stale_after = state.lease / 3;
+        let mut events = Vec::new();
+        while events.len() < most as usize {
+            let Some(waiting) = state.ready.pop_front() else {
+                break;
+            };
+            if now.duration_since(waiting.since) >= stale_after {
+                tracing::warn!(key = %waiting.event.key, "a handed-off event waited too long for a worker; its lease will expire and it will be recovered");
+                continue;
+            }
+            events.push(waiting.event);
+        }
+        let taken = u32::try_from(events.len()).unwrap_or(limit);
+        let look = events.is_empty()
+            || state.database_has_work
+            || state
+                .last_database_look
+                .is_none_or(|at| now.duration_since(at) >= LOOK_INTERVAL);
+        let from_database = if look && taken < limit {
+            state.last_database_look = Some(now);
+            limit - taken
+        } else {
+            0
+        };
+        Taken {
+            events,
+            from_database,
+        }
+    }
+
+    /// What a claim found in the database: when it got all it asked for,
+    /// more may be waiting there.
+    pub(crate) fn database_looked(&self, asked: u32, got: usize) {
+        self.state().database_has_work = got >= asked as usize;
+    }
+
+    /// Turns handing off off and returns the events still waiting, to be
+    /// given back to the queue.
+    pub(crate) fn close(&self) -> Vec<ClaimedEvent> {
+        let mut state = self.state();
+        state.capacity = 0;
+        state.ready.drain(..).map(|waiting| waiting.event).collect()
+    }
+}
+
+impl Reservation<'_> {
+    pub(crate) fn slots(&self) -> usize {
+        self.slots
+    }
+
+    /// The batch committed: `events` (those of its reserved rows that were
+    /// inserted) wait for a claim.
+    pub(crate) fn fill(mut self, events: impl IntoIterator<Item = ClaimedEvent>) {
+        let mut state = self.handoff.state();
+        state.reserved -= self.slots;
+        self.slots = 0;
+        let since = Instant::now();
+        if state.capacity == 0 {
+            // Closed meanwhile (shutting down): these stay leased to this
+            // instance and are recovered like any unfinished claim.
+            return;
+        }
+        state
+            .ready
+            .extend(events.into_iter().map(|event| Waiting { event, since }));
+    }
+}
+
+impl Drop for Reservation<'_> {
+    fn drop(&mut self) {
+        if self.slots > 0 {
+            self.handoff.state().reserved -= self.slots;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use bytes::Bytes;
+    use chrono::Utc;
+    use domain::EventKey;
+
+    use super::*;
+
+    fn event(lease: LeaseToken) -> ClaimedEvent {
+        ClaimedEvent {
+            key: EventKey::generate(),
+            source: "s".into(),
+            event_id: "e".into(),
+            event_type: None,
+            body: Bytes::new(),
+            content_type: None,
+            received_at: Utc::now(),
+            attempt: 1,
+            lease,
+            request_id: None,
+        }
+    }
+
+    fn enabled(capacity: usize) -> Handoff {
+        let handoff = Handoff::default();
+        handoff.enable(capacity, Duration::from_secs(300), "test/intake");
+        handoff
+    }
+
+    #[test]
+    fn nothing_is_reserved_while_off() {
+        let handoff = Handoff::default();
+        assert_eq!(handoff.reserve(5, 5).slots(), 0);
+    }
+
+    #[test]
+    fn reservations_never_exceed_the_capacity_and_unused_slots_come_back() {
+        let handoff = enabled(4);
+        let first = handoff.reserve(3, 3);
+        assert_eq!(first.slots(), 3);
+        assert_eq!(handoff.reserve(3, 3).slots(), 1, "only one slot left");
+        let lease = first.lease;
+        first.fill([event(lease)]);
+        // One waits, two came back.
+        assert_eq!(handoff.reserve(10, 10).slots(), 3);
+    }
+
+    #[test]
+    fn a_claim_takes_waiting_events_oldest_first_and_asks_the_database_for_the_rest() {
+        let handoff = enabled(8);
+        let reservation = handoff.reserve(2, 2);
+        let (a, b) = (event(reservation.lease), event(reservation.lease));
+        let keys = [a.key, b.key];
+        reservation.fill([a, b]);
+        let taken = handoff.take(4, Instant::now());
+        assert_eq!(taken.events.iter().map(|e| e.key).collect::<Vec<_>>(), keys);
+        assert_eq!(taken.from_database, 2);
+    }
+
+    #[test]
+    fn the_database_is_looked_at_when_the_handoff_is_empty_and_once_a_second_otherwise() {
+        let handoff = enabled(16);
+        let start = Instant::now();
+        let after = |ms| start + Duration::from_millis(ms);
+        assert_eq!(
+            handoff.take(4, after(0)).from_database,
+            4,
+            "nothing handed off"
+        );
+        handoff.database_looked(4, 0);
+        let reservation = handoff.reserve(12, 12);
+        let lease = reservation.lease;
+        reservation.fill((0..12).map(|_| event(lease)));
+        let taken = handoff.take(2, after(10));
+        assert_eq!((taken.events.len(), taken.from_database), (2, 0));
+        let taken = handoff.take(4, after(500));
+        assert_eq!((taken.events.len(), taken.from_database), (4, 0));
+        // A second after the last look, the rest of a claim looks again.
+        let taken = handoff.take(4, after(1000));
+        assert_eq!(
+            (taken.events.len(), taken.from_database),
+            (4, 0),
+            "a full claim needs no more"
+        );
+        let taken = handoff.take(3, after(1000));
+        assert_eq!((taken.events.len(), taken.from_database), (2, 1));
+    }
+
+    #[test]
+    fn while_the_database_holds_due_events_half_of_each_claim_comes_from_there() {
+        let handoff = enabled(8);
+        let reservation = handoff.reserve(6, 6);
+        let lease = reservation.lease;
+        reservation.fill((0..6).map(|_| event(lease)));
+        // A batch of 4 found only 2 free slots: the rest is stored pending.
+        assert_eq!(handoff.reserve(4, 4).slots(), 2);
+        let now = Instant::now();
+        let taken = handoff.take(4, now);
+        assert_eq!((taken.events.len(), taken.from_database), (2, 2));
+        // The database gave all it was asked for: still half and half.
+        handoff.database_looked(2, 2);
+        let taken = handoff.take(4, now);
+        assert_eq!((taken.events.len(), taken.from_database), (2, 2));
+        // It gave less: drained, the handoff serves whole claims again.
+        handoff.database_looked(2, 1);
+        let taken = handoff.take(2, now);
+        assert_eq!((taken.events.len(), taken.from_database), (2, 0));
+    }
+
+    #[test]
+    fn closing_returns_the_waiting_events_and_refuses_new_ones() {
+        let handoff = enabled(4);
+        let reservation = handoff.reserve(1, 1);
+        let lease = reservation.lease;
+        reservation.fill([event(lease)]);
+        let late = handoff.reserve(1, 1);
+        assert_eq!(handoff.close().len(), 1);
+        late.fill([event(lease)]);
+        assert!(handoff.take(4, Instant::now()).events.is_empty());
+        assert_eq!(handoff.reserve(1, 1).slots(), 0);
+    }
+}
