@@ -24,7 +24,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use application::ports::{ClaimedEvent, LeaseToken};
+use application::ports::{AttemptResult, ClaimedEvent, LeaseToken, Settlement};
 
 /// How long claims may be served from the handoff alone while the database
 /// is not known to hold due events: retries coming due, other replicas' or
@@ -65,6 +65,10 @@ struct Waiting {
 #[derive(Debug)]
 pub(crate) struct Taken {
     pub(crate) events: Vec<ClaimedEvent>,
+    /// Events of destinations the claim skips (paused, or with plenty
+    /// claimed already): to be given back to the queue, where they wait as
+    /// if they had never been handed off.
+    pub(crate) skipped: Vec<ClaimedEvent>,
     pub(crate) from_database: u32,
 }
 
@@ -120,7 +124,7 @@ impl Handoff {
     /// burst that overflowed), so that they do not wait behind a steady
     /// stream of new ones; otherwise the rest of it once per
     /// [`LOOK_INTERVAL`].
-    pub(crate) fn take(&self, limit: u32, now: Instant) -> Taken {
+    pub(crate) fn take(&self, limit: u32, skip: &[String], now: Instant) -> Taken {
         let mut state = self.state();
         let most = if state.database_has_work {
             limit / 2
@@ -131,16 +135,18 @@ impl Handoff {
         // expire and be recovered: the worker's first renewal (a third of a
         // lease after it starts) could come too late for it.
         let stale_after = state.lease / 3;
-        let mut events = Vec::new();
+        let (mut events, mut skipped) = (Vec::new(), Vec::new());
         while events.len() < most as usize {
             let Some(waiting) = state.ready.pop_front() else {
                 break;
             };
             if now.duration_since(waiting.since) >= stale_after {
                 tracing::warn!(key = %waiting.event.key, "a handed-off event waited too long for a worker; its lease will expire and it will be recovered");
-                continue;
+            } else if skip.contains(&waiting.event.source) {
+                skipped.push(waiting.event);
+            } else {
+                events.push(waiting.event);
             }
-            events.push(waiting.event);
         }
         let taken = u32::try_from(events.len()).unwrap_or(limit);
         let look = events.is_empty()
@@ -156,6 +162,7 @@ impl Handoff {
         };
         Taken {
             events,
+            skipped,
             from_database,
         }
     }
@@ -173,6 +180,25 @@ impl Handoff {
         state.capacity = 0;
         state.ready.drain(..).map(|waiting| waiting.event).collect()
     }
+}
+
+/// Settlements that give handed-off events back to the queue, uncharged
+/// (as an attempt whose destination was paused): not tried, due `now`.
+pub(crate) fn untried(
+    events: Vec<ClaimedEvent>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Settlement> {
+    events
+        .into_iter()
+        .map(|event| Settlement {
+            key: event.key,
+            lease: event.lease,
+            attempt: event.attempt,
+            started_at: now,
+            finished_at: now,
+            result: AttemptResult::Deferred { until: now },
+        })
+        .collect()
 }
 
 impl Reservation<'_> {
@@ -260,7 +286,7 @@ mod tests {
         let (a, b) = (event(reservation.lease), event(reservation.lease));
         let keys = [a.key, b.key];
         reservation.fill([a, b]);
-        let taken = handoff.take(4, Instant::now());
+        let taken = handoff.take(4, &[], Instant::now());
         assert_eq!(taken.events.iter().map(|e| e.key).collect::<Vec<_>>(), keys);
         assert_eq!(taken.from_database, 2);
     }
@@ -271,7 +297,7 @@ mod tests {
         let start = Instant::now();
         let after = |ms| start + Duration::from_millis(ms);
         assert_eq!(
-            handoff.take(4, after(0)).from_database,
+            handoff.take(4, &[], after(0)).from_database,
             4,
             "nothing handed off"
         );
@@ -279,18 +305,18 @@ mod tests {
         let reservation = handoff.reserve(12, 12);
         let lease = reservation.lease;
         reservation.fill((0..12).map(|_| event(lease)));
-        let taken = handoff.take(2, after(10));
+        let taken = handoff.take(2, &[], after(10));
         assert_eq!((taken.events.len(), taken.from_database), (2, 0));
-        let taken = handoff.take(4, after(500));
+        let taken = handoff.take(4, &[], after(500));
         assert_eq!((taken.events.len(), taken.from_database), (4, 0));
         // A second after the last look, the rest of a claim looks again.
-        let taken = handoff.take(4, after(1000));
+        let taken = handoff.take(4, &[], after(1000));
         assert_eq!(
             (taken.events.len(), taken.from_database),
             (4, 0),
             "a full claim needs no more"
         );
-        let taken = handoff.take(3, after(1000));
+        let taken = handoff.take(3, &[], after(1000));
         assert_eq!((taken.events.len(), taken.from_database), (2, 1));
     }
 
@@ -303,16 +329,33 @@ mod tests {
         // A batch of 4 found only 2 free slots: the rest is stored pending.
         assert_eq!(handoff.reserve(4, 4).slots(), 2);
         let now = Instant::now();
-        let taken = handoff.take(4, now);
+        let taken = handoff.take(4, &[], now);
         assert_eq!((taken.events.len(), taken.from_database), (2, 2));
         // The database gave all it was asked for: still half and half.
         handoff.database_looked(2, 2);
-        let taken = handoff.take(4, now);
+        let taken = handoff.take(4, &[], now);
         assert_eq!((taken.events.len(), taken.from_database), (2, 2));
         // It gave less: drained, the handoff serves whole claims again.
         handoff.database_looked(2, 1);
-        let taken = handoff.take(2, now);
+        let taken = handoff.take(2, &[], now);
         assert_eq!((taken.events.len(), taken.from_database), (2, 0));
+    }
+
+    #[test]
+    fn events_of_skipped_destinations_are_set_aside_for_the_queue() {
+        let handoff = enabled(8);
+        let reservation = handoff.reserve(3, 3);
+        let lease = reservation.lease;
+        let mut paused = event(lease);
+        paused.source = "paused".into();
+        let paused_key = paused.key;
+        reservation.fill([event(lease), paused, event(lease)]);
+        let taken = handoff.take(4, &["paused".to_owned()], Instant::now());
+        assert_eq!(taken.events.len(), 2);
+        assert_eq!(
+            taken.skipped.iter().map(|e| e.key).collect::<Vec<_>>(),
+            [paused_key]
+        );
     }
 
     #[test]
@@ -324,7 +367,7 @@ mod tests {
         let late = handoff.reserve(1, 1);
         assert_eq!(handoff.close().len(), 1);
         late.fill([event(lease)]);
-        assert!(handoff.take(4, Instant::now()).events.is_empty());
+        assert!(handoff.take(4, &[], Instant::now()).events.is_empty());
         assert_eq!(handoff.reserve(1, 1).slots(), 0);
     }
 }

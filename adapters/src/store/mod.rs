@@ -311,23 +311,12 @@ impl SeaOrmStore {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, application::ports::QueueError> {
-        use application::ports::{AttemptResult, EventQueue as _, Settlement};
+        use application::ports::EventQueue as _;
         let waiting = self.handoff.close();
         if waiting.is_empty() {
             return Ok(0);
         }
-        let untried = waiting
-            .into_iter()
-            .map(|event| Settlement {
-                key: event.key,
-                lease: event.lease,
-                attempt: event.attempt,
-                started_at: now,
-                finished_at: now,
-                result: AttemptResult::Deferred { until: now },
-            })
-            .collect();
-        self.settle("intake", untried).await
+        self.settle("intake", handoff::untried(waiting, now)).await
     }
 
     /// Stops the background writers (ingest batches, quarantine) once nothing

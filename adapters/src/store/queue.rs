@@ -193,9 +193,14 @@ impl SeaOrmStore {
             )));
         }
         // Events claimed at intake first (no database work), the rest from
-        // the database. A paused destination's events are taken too: the
-        // worker gives them back uncharged, as when a pause starts after a claim.
-        let handed = self.handoff.take(limit, std::time::Instant::now());
+        // the database. Those of skipped destinations go back to the queue.
+        let handed = self.handoff.take(limit, skip, std::time::Instant::now());
+        if !handed.skipped.is_empty() {
+            self.settler
+                .settle("intake", super::handoff::untried(handed.skipped, now))
+                .await
+                .map_err(queue_error)?;
+        }
         let mut claimed = handed.events;
         if handed.from_database > 0 {
             let asked = handed.from_database;
