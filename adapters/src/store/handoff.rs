@@ -11,9 +11,10 @@
 //! fenced by its lease token and owned by this instance's liveness key, so a
 //! crash is recovered exactly like a crash after a claim (a `lost` attempt,
 //! taken over within seconds). Only events a claim could take are handed
-//! off: not those of FIFO sources (their order is decided by the claim) nor
-//! of unconfigured ones, and none while the instance does not hold its
-//! liveness lock. At most `capacity` events (the workers' slots) wait here;
+//! off: not those of FIFO sources (their order is decided by the claim), of
+//! unconfigured ones, nor of destinations the workers' last claim skipped
+//! (paused, or with plenty claimed already); and none while the instance
+//! does not hold its liveness lock. At most `capacity` events (the workers' slots) wait here;
 //! the rest of a burst is stored `pending` and claimed from the database as
 //! before. Events still waiting here when the process stops are given back
 //! to the queue uncharged.
@@ -52,6 +53,9 @@ struct State {
     /// leave behind for long.
     database_has_work: bool,
     last_database_look: Option<Instant>,
+    /// The destinations the last claim skipped (paused, or with plenty
+    /// claimed already): their new events are not handed off meanwhile.
+    skipped: Arc<[String]>,
 }
 
 #[derive(Debug)]
@@ -126,6 +130,9 @@ impl Handoff {
     /// [`LOOK_INTERVAL`].
     pub(crate) fn take(&self, limit: u32, skip: &[String], now: Instant) -> Taken {
         let mut state = self.state();
+        if *state.skipped != *skip {
+            state.skipped = skip.into();
+        }
         let most = if state.database_has_work {
             limit / 2
         } else {
@@ -165,6 +172,11 @@ impl Handoff {
             skipped,
             from_database,
         }
+    }
+
+    /// The sources whose new events are not to be handed off now.
+    pub(crate) fn skipped_sources(&self) -> Arc<[String]> {
+        self.state().skipped.clone()
     }
 
     /// What a claim found in the database: when it got all it asked for,
@@ -356,6 +368,10 @@ mod tests {
             taken.skipped.iter().map(|e| e.key).collect::<Vec<_>>(),
             [paused_key]
         );
+        // Until a claim no longer skips it, its new events are not handed off.
+        assert_eq!(&*handoff.skipped_sources(), ["paused"]);
+        handoff.take(4, &[], Instant::now());
+        assert!(handoff.skipped_sources().is_empty());
     }
 
     #[test]

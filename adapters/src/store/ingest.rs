@@ -104,9 +104,11 @@ impl Order {
     /// as there are free slots.
     fn claims_at_intake(&self, events: &[NewEvent]) -> AtIntake<'_> {
         let alive = self.liveness.is_alive();
+        let skipped = self.handoff.skipped_sources();
         let claimable = |event: &NewEvent| {
             alive
                 && !self.is_fifo(event)
+                && !skipped.iter().any(|source| source == event.source.as_str())
                 && self
                     .claimable_sources
                     .iter()
