@@ -30,7 +30,7 @@ use application::ports::{AttemptResult, ClaimedEvent, LeaseToken, Settlement};
 /// How long claims may be served from the handoff alone while the database
 /// is not known to hold due events: retries coming due, other replicas' or
 /// recovered events are found at least this often (or as soon as the handoff
-/// runs dry).
+/// runs short).
 const LOOK_INTERVAL: Duration = Duration::from_secs(1);
 
 #[derive(Debug, Default)]
@@ -69,10 +69,10 @@ struct Waiting {
 #[derive(Debug)]
 pub(crate) struct Taken {
     pub(crate) events: Vec<ClaimedEvent>,
-    /// Events of destinations the claim skips (paused, or with plenty
-    /// claimed already): to be given back to the queue, where they wait as
-    /// if they had never been handed off.
-    pub(crate) skipped: Vec<ClaimedEvent>,
+    /// Events to give back to the queue, where they wait as if they had
+    /// never been handed off: those of destinations the claim skips (paused,
+    /// or with plenty claimed already), and any that waited here too long.
+    pub(crate) given_back: Vec<ClaimedEvent>,
     pub(crate) from_database: u32,
 }
 
@@ -98,15 +98,22 @@ impl Handoff {
         state.capacity = capacity;
         state.lease = lease;
         state.holder = holder.into();
+        // Until a claim has looked, the queue may hold a backlog.
+        state.database_has_work = true;
     }
 
     /// Reserves up to `wanted` slots for a batch of `batch` events about to
-    /// be written.
+    /// be written. None while the database is known to hold due events:
+    /// new events then queue behind them, so the oldest still go first.
     pub(crate) fn reserve(&self, wanted: usize, batch: usize) -> Reservation<'_> {
         let mut state = self.state();
-        let free = state
-            .capacity
-            .saturating_sub(state.ready.len() + state.reserved);
+        let free = if state.database_has_work {
+            0
+        } else {
+            state
+                .capacity
+                .saturating_sub(state.ready.len() + state.reserved)
+        };
         let slots = wanted.min(free);
         state.reserved += slots;
         if slots < batch {
@@ -123,34 +130,29 @@ impl Handoff {
     }
 
     /// Up to `limit` events for a claim, oldest first, and how many more the
-    /// claim should take from the database: all of it when the handoff is
-    /// empty; half of it while the database is known to hold due events (a
-    /// burst that overflowed), so that they do not wait behind a steady
-    /// stream of new ones; otherwise the rest of it once per
-    /// [`LOOK_INTERVAL`].
+    /// claim should take from the database: the rest of it when the handoff
+    /// runs short and the database may hold due events (known to, or not
+    /// looked at for [`LOOK_INTERVAL`]: retries coming due, other replicas'
+    /// events), all of it when the handoff is empty.
     pub(crate) fn take(&self, limit: u32, skip: &[String], now: Instant) -> Taken {
         let mut state = self.state();
         if *state.skipped != *skip {
             state.skipped = skip.into();
         }
-        let most = if state.database_has_work {
-            limit / 2
-        } else {
-            limit
-        };
-        // An event that waited here for a third of its lease is left to
-        // expire and be recovered: the worker's first renewal (a third of a
-        // lease after it starts) could come too late for it.
+        // A worker renews its leases a third of a lease after it starts: an
+        // event that waited here longer might expire first. It goes back to
+        // the queue instead, as do those of destinations the claim skips.
         let stale_after = state.lease / 3;
-        let (mut events, mut skipped) = (Vec::new(), Vec::new());
-        while events.len() < most as usize {
+        let (mut events, mut given_back) = (Vec::new(), Vec::new());
+        while events.len() < limit as usize {
             let Some(waiting) = state.ready.pop_front() else {
                 break;
             };
             if now.duration_since(waiting.since) >= stale_after {
-                tracing::warn!(key = %waiting.event.key, "a handed-off event waited too long for a worker; its lease will expire and it will be recovered");
+                tracing::warn!(key = %waiting.event.key, "a handed-off event waited a third of its lease for a worker; it goes back to the queue");
+                given_back.push(waiting.event);
             } else if skip.contains(&waiting.event.source) {
-                skipped.push(waiting.event);
+                given_back.push(waiting.event);
             } else {
                 events.push(waiting.event);
             }
@@ -169,7 +171,7 @@ impl Handoff {
         };
         Taken {
             events,
-            skipped,
+            given_back,
             from_database,
         }
     }
@@ -267,16 +269,22 @@ mod tests {
         }
     }
 
+    /// Handing off, with the database found drained.
     fn enabled(capacity: usize) -> Handoff {
         let handoff = Handoff::default();
         handoff.enable(capacity, Duration::from_secs(300), "test/intake");
+        handoff.database_looked(1, 0);
         handoff
     }
 
     #[test]
-    fn nothing_is_reserved_while_off() {
+    fn nothing_is_reserved_while_off_nor_before_a_claim_found_the_queue_drained() {
         let handoff = Handoff::default();
         assert_eq!(handoff.reserve(5, 5).slots(), 0);
+        handoff.enable(4, Duration::from_secs(300), "test/intake");
+        assert_eq!(handoff.reserve(5, 5).slots(), 0);
+        handoff.database_looked(4, 3);
+        assert_eq!(handoff.reserve(5, 5).slots(), 4);
     }
 
     #[test]
@@ -285,6 +293,7 @@ mod tests {
         let first = handoff.reserve(3, 3);
         assert_eq!(first.slots(), 3);
         assert_eq!(handoff.reserve(3, 3).slots(), 1, "only one slot left");
+        handoff.database_looked(2, 0);
         let lease = first.lease;
         first.fill([event(lease)]);
         // One waits, two came back.
@@ -333,24 +342,41 @@ mod tests {
     }
 
     #[test]
-    fn while_the_database_holds_due_events_half_of_each_claim_comes_from_there() {
+    fn while_the_database_holds_due_events_new_ones_queue_behind_them() {
         let handoff = enabled(8);
         let reservation = handoff.reserve(6, 6);
         let lease = reservation.lease;
         reservation.fill((0..6).map(|_| event(lease)));
-        // A batch of 4 found only 2 free slots: the rest is stored pending.
+        // A batch of 4 found 2 free slots: 2 are stored pending.
         assert_eq!(handoff.reserve(4, 4).slots(), 2);
+        // From then on nothing is handed off, and claims look in the database.
+        assert_eq!(handoff.reserve(1, 1).slots(), 0);
         let now = Instant::now();
         let taken = handoff.take(4, &[], now);
-        assert_eq!((taken.events.len(), taken.from_database), (2, 2));
-        // The database gave all it was asked for: still half and half.
-        handoff.database_looked(2, 2);
+        assert_eq!(
+            (taken.events.len(), taken.from_database),
+            (4, 0),
+            "a full claim"
+        );
         let taken = handoff.take(4, &[], now);
         assert_eq!((taken.events.len(), taken.from_database), (2, 2));
-        // It gave less: drained, the handoff serves whole claims again.
+        // The database gave all it was asked for: more may wait there.
+        handoff.database_looked(2, 2);
+        assert_eq!(handoff.reserve(1, 1).slots(), 0);
+        // It gave less: drained, new events are handed off again.
         handoff.database_looked(2, 1);
-        let taken = handoff.take(2, &[], now);
-        assert_eq!((taken.events.len(), taken.from_database), (2, 0));
+        assert_eq!(handoff.reserve(1, 1).slots(), 1);
+    }
+
+    #[test]
+    fn an_event_that_waited_a_third_of_its_lease_goes_back_to_the_queue() {
+        let handoff = enabled(8);
+        let reservation = handoff.reserve(1, 1);
+        let lease = reservation.lease;
+        reservation.fill([event(lease)]);
+        let taken = handoff.take(4, &[], Instant::now() + Duration::from_secs(100));
+        assert!(taken.events.is_empty());
+        assert_eq!(taken.given_back.len(), 1);
     }
 
     #[test]
@@ -365,7 +391,7 @@ mod tests {
         let taken = handoff.take(4, &["paused".to_owned()], Instant::now());
         assert_eq!(taken.events.len(), 2);
         assert_eq!(
-            taken.skipped.iter().map(|e| e.key).collect::<Vec<_>>(),
+            taken.given_back.iter().map(|e| e.key).collect::<Vec<_>>(),
             [paused_key]
         );
         // Until a claim no longer skips it, its new events are not handed off.

@@ -195,9 +195,9 @@ impl SeaOrmStore {
         // Events claimed at intake first (no database work), the rest from
         // the database. Those of skipped destinations go back to the queue.
         let handed = self.handoff.take(limit, skip, std::time::Instant::now());
-        if !handed.skipped.is_empty() {
+        if !handed.given_back.is_empty() {
             self.settler
-                .settle("intake", super::handoff::untried(handed.skipped, now))
+                .settle("intake", super::handoff::untried(handed.given_back, now))
                 .await
                 .map_err(queue_error)?;
         }
