@@ -27,7 +27,6 @@ on_both_backends!(
     events_unfinished_after_the_grace_period_are_released_at_once,
     new_events_are_claimed_at_intake_while_the_workers_have_room,
     a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once,
-    events_claimed_at_intake_but_not_started_go_back_uncharged_at_shutdown,
 );
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -679,18 +678,32 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
         hang_on: Some("evt_stuck".into()),
         ..Recorder::default()
     });
+    // One slot, taken by evt_stuck: evt_waiting is claimed at intake and waits.
     let app = spawn_app_with(
         &db,
         |s| {
+            s.processing.workers = 1;
+            s.processing.batch_size = 1;
             s.processing.shutdown_grace_seconds = 1;
             s.processing.handler_timeout_seconds = 60;
         },
         Some(recorder.clone()),
     )
     .await;
+    let warm = warm_up(&app).await;
     app.post_signed(&body("evt_stuck")).await;
     // Its handler runs (an event claimed at intake is `processing` before).
-    wait_until(|| !recorder.calls().is_empty()).await;
+    wait_until(|| recorder.calls().len() as i64 > warm).await;
+    app.post_signed(&body("evt_waiting")).await;
+    assert_eq!(
+        app.scalar(
+            "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
+             AND status = 'processing' AND claimed_at = received_at"
+        )
+        .await,
+        1,
+        "evt_waiting was not claimed at intake"
+    );
     let db = db.connect().await;
     app.stop().await;
 
@@ -699,7 +712,8 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
         &db,
         sea_orm::Statement::from_string(
             db.get_database_backend(),
-            "SELECT status, attempts, next_attempt_at, lease_token IS NULL AS free, last_error FROM events",
+            "SELECT status, attempts, next_attempt_at, lease_token IS NULL AS free, last_error \
+             FROM events WHERE event_id = 'evt_stuck'",
         ),
     )
     .await
@@ -713,6 +727,15 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
     assert!(free, "the lease was not released");
     assert!(due <= chrono::Utc::now().timestamp_micros());
     assert!(error.contains("shut down"), "{error}");
+
+    // Claimed at intake but never started: back in the queue, uncharged.
+    let given_back = "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
+                      AND status = 'pending' AND attempts = 0 AND lease_token IS NULL";
+    assert_eq!(hookd_tests::db::scalar(&db, given_back).await, 1);
+    assert_eq!(recorder.count_per_event().get("evt_waiting"), None);
+    let history = "SELECT COUNT(*) FROM event_attempts JOIN events ON events.id = event_key \
+                   WHERE event_id = 'evt_waiting'";
+    assert_eq!(hookd_tests::db::scalar(&db, history).await, 0);
 }
 
 /// PostgreSQL only: an event stored by one replica wakes the idle workers of
@@ -884,63 +907,4 @@ async fn a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once(
         "one attempt each"
     );
     app.stop().await;
-}
-
-async fn events_claimed_at_intake_but_not_started_go_back_uncharged_at_shutdown(backend: Backend) {
-    let Some(db) = TestDb::create(backend).await else {
-        return;
-    };
-    let recorder = Arc::new(Recorder {
-        hang_on: Some("evt_stuck".into()),
-        ..Recorder::default()
-    });
-    // One slot, taken by evt_stuck: evt_waiting is claimed at intake and waits.
-    let app = spawn_app_with(
-        &db,
-        |s| {
-            s.processing.workers = 1;
-            s.processing.batch_size = 1;
-            s.processing.shutdown_grace_seconds = 1;
-            s.processing.handler_timeout_seconds = 60;
-        },
-        Some(recorder.clone()),
-    )
-    .await;
-    let warm = warm_up(&app).await;
-    app.post_signed(&body("evt_stuck")).await;
-    wait_until(|| recorder.calls().len() as i64 > warm).await;
-    app.post_signed(&body("evt_waiting")).await;
-    assert_eq!(
-        app.scalar(
-            "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
-             AND status = 'processing' AND claimed_at = received_at"
-        )
-        .await,
-        1,
-        "evt_waiting was not claimed at intake"
-    );
-    let check = db.connect().await;
-    app.stop().await;
-
-    assert_eq!(
-        hookd_tests::db::scalar(
-            &check,
-            "SELECT COUNT(*) FROM events WHERE event_id = 'evt_waiting' \
-             AND status = 'pending' AND attempts = 0 AND lease_token IS NULL"
-        )
-        .await,
-        1,
-        "evt_waiting was not given back uncharged"
-    );
-    assert_eq!(recorder.count_per_event().get("evt_waiting"), None);
-    assert_eq!(
-        hookd_tests::db::scalar(
-            &check,
-            "SELECT COUNT(*) FROM event_attempts JOIN events ON events.id = event_key \
-             WHERE event_id = 'evt_waiting'"
-        )
-        .await,
-        0,
-        "an attempt was recorded"
-    );
 }

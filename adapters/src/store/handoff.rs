@@ -10,14 +10,18 @@
 //! Nothing is promised differently: a handed-off event is a claimed event,
 //! fenced by its lease token and owned by this instance's liveness key, so a
 //! crash is recovered exactly like a crash after a claim (a `lost` attempt,
-//! taken over within seconds). Only events a claim could take are handed
-//! off: not those of FIFO sources (their order is decided by the claim), of
-//! unconfigured ones, nor of destinations the workers' last claim skipped
-//! (paused, or with plenty claimed already); and none while the instance
-//! does not hold its liveness lock. At most `capacity` events (the workers' slots) wait here;
-//! the rest of a burst is stored `pending` and claimed from the database as
-//! before. Events still waiting here when the process stops are given back
-//! to the queue uncharged.
+//! taken over within seconds).
+//!
+//! Only events a claim could take are handed off — not those of FIFO sources
+//! (the claim decides their order), of unconfigured sources, or of
+//! destinations the workers' last claim skipped (paused, or with plenty
+//! claimed already) — and only small ones (bodies up to 64 KiB: what waits
+//! here stays small), and none while the instance does not hold its liveness
+//! lock. At most `capacity` events (the workers' slots) wait here; the rest
+//! of a burst is stored `pending` and claimed from the database as before,
+//! and until a claim finds that backlog drained, new events queue behind it
+//! so that the oldest still go first. Events still waiting here when the
+//! process stops are given back to the queue uncharged.
 
 use std::{
     collections::VecDeque,

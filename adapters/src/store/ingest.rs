@@ -107,6 +107,7 @@ impl Order {
         let skipped = self.handoff.skipped_sources();
         let claimable = |event: &NewEvent| {
             alive
+                && event.body.len() <= MAX_HANDED_OFF_BODY
                 && !self.is_fifo(event)
                 && !skipped.iter().any(|source| source == event.source.as_str())
                 && self
@@ -132,6 +133,10 @@ impl Order {
         }
     }
 }
+
+/// Larger bodies are not handed off: what waits for a worker in memory stays
+/// small (at most the workers' slots × this).
+const MAX_HANDED_OFF_BODY: usize = 64 << 10;
 
 /// The rows of one batch that are written already claimed.
 struct AtIntake<'a> {
