@@ -27,6 +27,7 @@ on_both_backends!(
     events_unfinished_after_the_grace_period_are_released_at_once,
     new_events_are_claimed_at_intake_while_the_workers_have_room,
     a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once,
+    events_claimed_at_intake_are_handed_out_when_the_database_claim_fails,
 );
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -907,4 +908,51 @@ async fn a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once(
         "one attempt each"
     );
     app.stop().await;
+}
+
+async fn events_claimed_at_intake_are_handed_out_when_the_database_claim_fails(backend: Backend) {
+    use application::ports::EventStore as _;
+    use domain::{BodyDigest, EventId, EventKey, NewEvent, SourceName};
+    use sea_orm::ConnectionTrait as _;
+
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let (store, conn, alive) = store_with_one_event(&db, "evt_old").await;
+    let lease = Duration::from_secs(30);
+    store.hand_off_new_events(8, lease, "test/intake");
+    // The first claim takes the stored event and finds the queue drained.
+    let now = chrono::Utc::now();
+    let first = store.claim("w1", 10, now, lease, &[]).await.unwrap();
+    assert_eq!(first.len(), 1);
+
+    // A new event is claimed at intake...
+    let payload = bytes::Bytes::from(body("evt_new"));
+    let event = NewEvent {
+        key: EventKey::generate(),
+        source: SourceName::parse("default").unwrap(),
+        event_id: EventId::parse("evt_new").unwrap(),
+        event_type: None,
+        body_digest: BodyDigest::of(&payload),
+        body: payload,
+        content_type: None,
+        received_at: now,
+        secret_label: None,
+        request_id: None,
+        dedupe_by_body: false,
+    };
+    store.insert_if_absent(event).await.unwrap();
+    // ... and the next claim, due to look in the database too (a second
+    // later), finds the database failing: a column its claim writes is gone.
+    conn.execute_unprepared("ALTER TABLE events RENAME COLUMN leased_by TO leased_by_gone")
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let claimed = store
+        .claim("w1", 10, now, lease, &[])
+        .await
+        .expect("the event claimed at intake is handed out all the same");
+    let ids: Vec<_> = claimed.iter().map(|e| e.event_id.as_str()).collect();
+    assert_eq!(ids, ["evt_new"]);
+    alive.cancel();
 }

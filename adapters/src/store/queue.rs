@@ -194,21 +194,33 @@ impl SeaOrmStore {
         }
         // Events claimed at intake first (no database work), the rest from
         // the database. Those of skipped destinations go back to the queue.
+        // Once taken, handed-off events are this worker's: an error below
+        // must not drop them (they would wait for their lease to expire).
         let handed = self.handoff.take(limit, skip, std::time::Instant::now());
         if !handed.given_back.is_empty() {
-            self.settler
-                .settle("intake", super::handoff::untried(handed.given_back, now))
-                .await
-                .map_err(queue_error)?;
+            let untried = super::handoff::untried(handed.given_back, now);
+            if let Err(Failure::Unavailable(err) | Failure::Other(err)) =
+                self.settler.settle("intake", untried).await
+            {
+                tracing::warn!(error = %format!("{err:#}"),
+                    "could not give events claimed at intake back to the queue; they are recovered when their leases expire");
+            }
         }
         let mut claimed = handed.events;
         if handed.from_database > 0 {
             let asked = handed.from_database;
-            let found = self
+            match self
                 .claim_from_database(worker, asked, now, lease, skip)
-                .await?;
-            self.handoff.database_looked(asked, found.len());
-            claimed.extend(found);
+                .await
+            {
+                Ok(found) => {
+                    self.handoff.database_looked(asked, found.len());
+                    claimed.extend(found);
+                }
+                Err(err) if !claimed.is_empty() => tracing::warn!(error = %format!("{err:#}"),
+                    "claiming from the database failed; running the events claimed at intake"),
+                Err(err) => return Err(err),
+            }
         }
         Ok(claimed)
     }
