@@ -29,7 +29,7 @@ use std::{
     time::{Duration, Instant},
 };
 
-use application::ports::{AttemptResult, ClaimedEvent, LeaseToken, Settlement};
+use application::ports::{ClaimedEvent, LeaseToken};
 
 /// How long claims may be served from the handoff alone while the database
 /// is not known to hold due events: retries coming due, other replicas' or
@@ -198,25 +198,6 @@ impl Handoff {
         state.capacity = 0;
         state.ready.drain(..).map(|waiting| waiting.event).collect()
     }
-}
-
-/// Settlements that give handed-off events back to the queue, uncharged
-/// (as an attempt whose destination was paused): not tried, due `now`.
-pub(crate) fn untried(
-    events: Vec<ClaimedEvent>,
-    now: chrono::DateTime<chrono::Utc>,
-) -> Vec<Settlement> {
-    events
-        .into_iter()
-        .map(|event| Settlement {
-            key: event.key,
-            lease: event.lease,
-            attempt: event.attempt,
-            started_at: now,
-            finished_at: now,
-            result: AttemptResult::Deferred { until: now },
-        })
-        .collect()
 }
 
 impl Reservation<'_> {

@@ -62,20 +62,14 @@ impl Default for IngestSettings {
 
 type Reply = oneshot::Sender<Result<Insertion, Failure>>;
 
-/// What the queue order of new events needs.
+/// What a batch writer needs besides the database.
 #[derive(Clone)]
 struct Order {
-    /// SQLite's queue positions.
-    sequence: Arc<Sequence>,
-    fifo_sources: Arc<[String]>,
+    queue: QueueOrder,
     /// Sees the statements sent past SeaORM (which reports its own).
     observer: Option<StatementObserver>,
     /// PostgreSQL: tells the replicas about committed batches.
     announcer: Option<Announcer>,
-    /// This process's workers, when they take new events at intake.
-    handoff: Arc<Handoff>,
-    claimable_sources: Arc<[String]>,
-    liveness: Liveness,
 }
 
 impl Order {
@@ -88,7 +82,22 @@ impl Order {
             announcer.announce();
         }
     }
+}
 
+/// What the queue order of new events needs, shared with the store's queue
+/// side.
+#[derive(Clone)]
+pub(crate) struct QueueOrder {
+    /// SQLite's queue positions.
+    pub(crate) sequence: Arc<Sequence>,
+    pub(crate) fifo_sources: Arc<[String]>,
+    pub(crate) claimable_sources: Arc<[String]>,
+    /// This process's workers, when they take new events at intake.
+    pub(crate) handoff: Arc<Handoff>,
+    pub(crate) liveness: Liveness,
+}
+
+impl QueueOrder {
     fn is_fifo(&self, event: &NewEvent) -> bool {
         self.fifo_sources
             .iter()
@@ -105,23 +114,26 @@ impl Order {
     fn claims_at_intake(&self, events: &[NewEvent]) -> AtIntake<'_> {
         let alive = self.liveness.is_alive();
         let skipped = self.handoff.skipped_sources();
-        let claimable = |event: &NewEvent| {
-            alive
-                && event.body.len() <= MAX_HANDED_OFF_BODY
-                && !self.is_fifo(event)
-                && !skipped.iter().any(|source| source == event.source.as_str())
-                && self
-                    .claimable_sources
-                    .iter()
-                    .any(|source| source == event.source.as_str())
+        let is = |sources: &[String], event: &NewEvent| {
+            sources.iter().any(|source| source == event.source.as_str())
         };
-        let wanted = events.iter().filter(|event| claimable(event)).count();
-        let reservation = self.handoff.reserve(wanted, events.len());
-        let mut free = reservation.slots();
-        let claimed = events
+        let claimable: Vec<bool> = events
             .iter()
             .map(|event| {
-                let claim = free > 0 && claimable(event);
+                alive
+                    && event.body.len() <= MAX_HANDED_OFF_BODY
+                    && !self.is_fifo(event)
+                    && !is(&skipped, event)
+                    && is(&self.claimable_sources, event)
+            })
+            .collect();
+        let wanted = claimable.iter().filter(|claimable| **claimable).count();
+        let reservation = self.handoff.reserve(wanted, events.len());
+        let mut free = reservation.slots();
+        let claimed = claimable
+            .into_iter()
+            .map(|claimable| {
+                let claim = claimable && free > 0;
                 free -= usize::from(claim);
                 claim
             })
@@ -181,15 +193,6 @@ struct Pending {
     reply: Reply,
 }
 
-/// What the batcher shares with the store's queue side.
-pub(crate) struct QueueOrder {
-    pub(crate) sequence: Arc<Sequence>,
-    pub(crate) fifo_sources: Arc<[String]>,
-    pub(crate) claimable_sources: Arc<[String]>,
-    pub(crate) handoff: Arc<Handoff>,
-    pub(crate) liveness: Liveness,
-}
-
 pub(crate) struct Batcher {
     queue: mpsc::Sender<Pending>,
 }
@@ -198,7 +201,7 @@ impl Batcher {
     pub(crate) fn start(
         db: DatabaseConnection,
         settings: IngestSettings,
-        shared: QueueOrder,
+        queue: QueueOrder,
         observer: Option<StatementObserver>,
         writers: &Writers,
     ) -> Self {
@@ -210,34 +213,30 @@ impl Batcher {
             writers.spawn("new-event announcer", task);
             announcer
         });
-        let (queue, pending) = mpsc::channel(settings.max_batch * 4);
+        let (sender, pending) = mpsc::channel(settings.max_batch * 4);
         let pending = Arc::new(Mutex::new(pending));
         let count = match db.get_database_backend() {
             sea_orm::DbBackend::Sqlite => 1,
             _ => settings.writers.max(1),
         };
+        let order = Order {
+            queue,
+            observer,
+            announcer,
+        };
         for _ in 0..count {
-            let order = Order {
-                sequence: shared.sequence.clone(),
-                fifo_sources: shared.fifo_sources.clone(),
-                observer: observer.clone(),
-                announcer: announcer.clone(),
-                handoff: shared.handoff.clone(),
-                claimable_sources: shared.claimable_sources.clone(),
-                liveness: shared.liveness.clone(),
-            };
             writers.spawn(
                 "ingest batch writer",
                 write_batches(
                     db.clone(),
                     pending.clone(),
                     settings,
-                    order,
+                    order.clone(),
                     writers.stop_token(),
                 ),
             );
         }
-        Self { queue }
+        Self { queue: sender }
     }
 
     async fn submit(&self, event: NewEvent) -> Result<Insertion, Failure> {
@@ -331,9 +330,9 @@ async fn insert_batch(
     order: &Order,
     events: &[NewEvent],
 ) -> Result<Vec<Insertion>, Failure> {
-    let claims = order.claims_at_intake(events);
+    let claims = order.queue.claims_at_intake(events);
     let inserted = match db.get_database_backend() {
-        DbBackend::Postgres if order.has_fifo(events) => {
+        DbBackend::Postgres if order.queue.has_fifo(events) => {
             insert_fifo_postgres(db, events, &claims).await
         }
         DbBackend::Postgres => {
@@ -346,7 +345,7 @@ async fn insert_batch(
             if let Some(StatementObserver(observer)) = &order.observer {
                 observer("INSERT INTO events … VALUES … ON CONFLICT DO NOTHING RETURNING id");
             }
-            insert_values_borrowed(db, &order.sequence, events, &claims).await
+            insert_values_borrowed(db, &order.queue.sequence, events, &claims).await
         }
     }
     .map_err(classify)?;

@@ -311,12 +311,32 @@ impl SeaOrmStore {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, application::ports::QueueError> {
-        use application::ports::EventQueue as _;
-        let waiting = self.handoff.close();
-        if waiting.is_empty() {
+        self.give_back(self.handoff.close(), now).await
+    }
+
+    /// Gives handed-off events back to the queue, uncharged and due `now`,
+    /// as an attempt whose destination was paused is (a `Deferred` outcome).
+    async fn give_back(
+        &self,
+        events: Vec<application::ports::ClaimedEvent>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, application::ports::QueueError> {
+        use application::ports::{AttemptResult, EventQueue as _, Settlement};
+        if events.is_empty() {
             return Ok(0);
         }
-        self.settle("intake", handoff::untried(waiting, now)).await
+        let untried = events
+            .into_iter()
+            .map(|event| Settlement {
+                key: event.key,
+                lease: event.lease,
+                attempt: event.attempt,
+                started_at: now,
+                finished_at: now,
+                result: AttemptResult::Deferred { until: now },
+            })
+            .collect();
+        self.settle("intake", untried).await
     }
 
     /// Stops the background writers (ingest batches, quarantine) once nothing

@@ -197,14 +197,9 @@ impl SeaOrmStore {
         // Once taken, handed-off events are this worker's: an error below
         // must not drop them (they would wait for their lease to expire).
         let handed = self.handoff.take(limit, skip, std::time::Instant::now());
-        if !handed.given_back.is_empty() {
-            let untried = super::handoff::untried(handed.given_back, now);
-            if let Err(Failure::Unavailable(err) | Failure::Other(err)) =
-                self.settler.settle("intake", untried).await
-            {
-                tracing::warn!(error = %format!("{err:#}"),
-                    "could not give events claimed at intake back to the queue; they are recovered when their leases expire");
-            }
+        if let Err(err) = self.give_back(handed.given_back, now).await {
+            tracing::warn!(error = %format!("{err:#}"),
+                "could not give events claimed at intake back to the queue; they are recovered when their leases expire");
         }
         let mut claimed = handed.events;
         if handed.from_database > 0 {
