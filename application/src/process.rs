@@ -18,9 +18,10 @@ use crate::{
     },
 };
 
-/// Extra tries at recording outcomes while the database is unavailable
-/// (100 ms, 200 ms, … 1.6 s apart).
-const SETTLE_RETRIES: u32 = 5;
+/// Pauses between tries at recording outcomes while the database is
+/// unavailable: 100 ms, doubling up to 2 s.
+const SETTLE_FIRST_PAUSE: Duration = Duration::from_millis(100);
+const SETTLE_LONGEST_PAUSE: Duration = Duration::from_secs(2);
 
 /// How a worker claims and runs events.
 #[derive(Debug, Clone, Copy)]
@@ -165,8 +166,14 @@ impl Processor {
                         })
                         .collect();
                     settling.spawn(
-                        settle(self.queue.clone(), self.worker_id.clone(), settlements)
-                            .in_current_span(),
+                        settle(
+                            self.queue.clone(),
+                            self.worker_id.clone(),
+                            settlements,
+                            self.settings.lease,
+                            abort.clone(),
+                        )
+                        .in_current_span(),
                     );
 
                     let free = capacity as usize - running.len();
@@ -339,23 +346,38 @@ impl Processor {
     }
 }
 
-/// Records outcomes, retrying a few times while the database is away:
-/// the work is done, and losing its outcome would mean doing it again
-/// once the lease expires (which is what happens if all tries fail: the
-/// attempt is then recovered as lost). Returns how many outcomes were
-/// discarded because their lease had been lost.
-async fn settle(queue: Arc<dyn EventQueue>, worker: String, settlements: Vec<Settlement>) -> usize {
+/// Records outcomes, trying again while the database is away for as long
+/// as their leases may hold (or until `abort`): the work is done, and
+/// losing its outcome would mean doing it again once the lease expires
+/// (which is what happens if every try fails: the attempt is then recovered
+/// as lost). Past the lease a late write is harmless, fenced by the token,
+/// but no longer useful. Returns how many outcomes were discarded because
+/// their lease had been lost.
+async fn settle(
+    queue: Arc<dyn EventQueue>,
+    worker: String,
+    settlements: Vec<Settlement>,
+    lease: Duration,
+    abort: CancellationToken,
+) -> usize {
     let settled = settlements.len();
-    let mut wait = Duration::from_millis(100);
-    let mut tries = 0;
+    // No lease was renewed after its attempt finished, so none outlives this.
+    let give_up = tokio::time::Instant::now() + lease;
+    let mut wait = SETTLE_FIRST_PAUSE;
     let applied = loop {
         match queue.settle(&worker, settlements.clone()).await {
             Ok(applied) => break applied,
-            Err(QueueError::Unavailable(err)) if tries < SETTLE_RETRIES => {
+            Err(QueueError::Unavailable(err)) if tokio::time::Instant::now() + wait < give_up => {
                 tracing::warn!(error = %format!("{err:#}"), "recording outcomes failed; retrying");
-                tokio::time::sleep(wait).await;
-                wait *= 2;
-                tries += 1;
+                tokio::select! {
+                    () = tokio::time::sleep(wait) => {}
+                    () = abort.cancelled() => {
+                        tracing::error!(events = settled,
+                            "shutting down with outcomes unrecorded; the attempts will be recovered as lost");
+                        return 0;
+                    }
+                }
+                wait = (wait * 2).min(SETTLE_LONGEST_PAUSE);
             }
             Err(err) => {
                 tracing::error!(error = %format!("{err:#}"), events = settled,

@@ -25,6 +25,14 @@ impl TcpProxy {
         proxy
     }
 
+    /// A proxy in front of the database at `url`, and `url` through it.
+    pub async fn for_database(url: &str) -> (Self, String) {
+        let (_, target) = through(url, "127.0.0.1:1".parse().unwrap());
+        let proxy = Self::start(target).await;
+        let (proxied, _) = through(url, proxy.addr);
+        (proxy, proxied)
+    }
+
     /// Closes the listener and every forwarded connection.
     pub fn stop(&self) {
         self.tasks.lock().unwrap().abort_all();
@@ -51,4 +59,19 @@ impl TcpProxy {
             }
         });
     }
+}
+
+/// `url` with its `host:port` replaced by `addr`, and the address replaced.
+fn through(url: &str, addr: SocketAddr) -> (String, SocketAddr) {
+    let (scheme, rest) = url.split_once("://").unwrap();
+    let (authority, path) = rest.split_once('/').unwrap();
+    let (credentials, host_port) = authority
+        .rsplit_once('@')
+        .map_or(("", authority), |(c, h)| (c, h));
+    let target = std::net::ToSocketAddrs::to_socket_addrs(host_port)
+        .unwrap()
+        .next()
+        .unwrap();
+    let at = if credentials.is_empty() { "" } else { "@" };
+    (format!("{scheme}://{credentials}{at}{addr}/{path}"), target)
 }

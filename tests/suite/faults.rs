@@ -80,6 +80,80 @@ async fn a_database_refusing_connections_gives_503_then_recovers() {
     app.stop().await;
 }
 
+/// A handler that holds its first call until `release` is notified, and
+/// counts its calls.
+#[derive(Default)]
+struct Gate {
+    calls: AtomicUsize,
+    release: tokio::sync::Notify,
+}
+
+#[async_trait]
+impl EventHandler for Gate {
+    async fn handle(&self, _: &ClaimedEvent) -> Result<(), HandlerError> {
+        if self.calls.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.release.notified().await;
+        }
+        Ok(())
+    }
+}
+
+/// The database goes away while a handler runs and stays away longer than
+/// the first few tries at recording its outcome. The outcome is recorded
+/// when the database comes back, while the lease still holds: the event is
+/// not run a second time after its lease expires. (It used to give up
+/// after six tries, about 9 s here, and the finished work was redone a lease later.)
+#[tokio::test]
+async fn an_outcome_is_recorded_after_an_outage_longer_than_a_few_tries() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let (proxy, url) = hookd_tests::proxy::TcpProxy::for_database(&db.url).await;
+    let handler = Arc::new(Gate::default());
+    let app = spawn_app_with(
+        &db,
+        |settings| {
+            settings.database.url = secrecy::SecretString::from(url);
+            settings.database.acquire_timeout_seconds = 1;
+            settings.processing.workers = 1;
+            settings.processing.lease_seconds = 90;
+        },
+        Some(handler.clone()),
+    )
+    .await;
+    assert_eq!(
+        app.post_signed(&body("evt_1")).await.status(),
+        StatusCode::ACCEPTED
+    );
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while handler.calls.load(Ordering::SeqCst) == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "never handled");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    proxy.stop();
+    handler.release.notify_one();
+    // Six tries, each waiting a second for a connection, with 3.1 s of
+    // pauses between them: about 9 s.
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    proxy.resume().await;
+
+    // Well inside the 90 s lease: only the delayed outcome can do it.
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed' AND attempts = 1",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(handler.calls.load(Ordering::SeqCst), 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'")
+            .await,
+        1
+    );
+    app.stop().await;
+}
+
 on_both_backends!(
     a_slow_handler_does_not_hold_back_the_finished_events_of_its_batch,
     events_of_a_source_no_longer_configured_wait_visibly_instead_of_being_dropped,

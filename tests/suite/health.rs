@@ -69,21 +69,6 @@ async fn an_unreachable_database_gives_503_with_retry_after_never_202() {
     server.await.unwrap().unwrap();
 }
 
-/// `url` with its `host:port` replaced by `addr`.
-fn through(url: &str, addr: std::net::SocketAddr) -> (String, std::net::SocketAddr) {
-    let (scheme, rest) = url.split_once("://").unwrap();
-    let (authority, path) = rest.split_once('/').unwrap();
-    let (credentials, host_port) = authority
-        .rsplit_once('@')
-        .map_or(("", authority), |(c, h)| (c, h));
-    let target = std::net::ToSocketAddrs::to_socket_addrs(host_port)
-        .unwrap()
-        .next()
-        .unwrap();
-    let at = if credentials.is_empty() { "" } else { "@" };
-    (format!("{scheme}://{credentials}{at}{addr}/{path}"), target)
-}
-
 /// PostgreSQL goes away under a running hookd and comes back: 503 with
 /// `Retry-After` (never 202) while it is away, and 202 again afterwards,
 /// without a restart.
@@ -92,9 +77,7 @@ async fn hookd_recovers_when_the_database_comes_back() {
     let Some(db) = TestDb::create(Backend::Postgres).await else {
         return;
     };
-    let (_, target) = through(&db.url, "127.0.0.1:1".parse().unwrap());
-    let proxy = hookd_tests::proxy::TcpProxy::start(target).await;
-    let (url, _) = through(&db.url, proxy.addr);
+    let (proxy, url) = hookd_tests::proxy::TcpProxy::for_database(&db.url).await;
     let app = hookd_tests::spawn_app(&db, |settings| {
         settings.database.url = SecretString::from(url);
         settings.database.acquire_timeout_seconds = 1;

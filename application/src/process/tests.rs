@@ -1,4 +1,7 @@
-use std::sync::Mutex;
+use std::sync::{
+    Mutex,
+    atomic::{AtomicUsize, Ordering},
+};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -370,4 +373,95 @@ async fn a_slow_handler_does_not_idle_the_rest_of_the_worker() {
     // until a claim came back short.
     assert_eq!((report.claimed, report.succeeded), (4, 4));
     assert!(tokio::time::Instant::now() - started >= Duration::from_secs(3600));
+}
+
+/// A queue whose first `failures` settles fail as unavailable; counts tries.
+fn queue_unavailable_for(failures: usize, tries: Arc<AtomicUsize>) -> MockEventQueue {
+    let mut queue = MockEventQueue::new();
+    queue
+        .expect_claim()
+        .times(1)
+        .return_once(|_, _, _, _, _| Ok(vec![event(1)]));
+    queue.expect_settle().returning(move |_, settlements| {
+        if tries.fetch_add(1, Ordering::SeqCst) < failures {
+            Err(QueueError::Unavailable(anyhow::anyhow!(
+                "connection refused"
+            )))
+        } else {
+            Ok(settlements.len())
+        }
+    });
+    queue
+}
+
+fn processor_on(queue: MockEventQueue, lease: Duration) -> Processor {
+    Processor::new(
+        "w1",
+        Arc::new(queue),
+        Arc::new(FnHandler(|_: &ClaimedEvent| Ok(()))),
+        Arc::new(SystemClock),
+        ProcessorSettings {
+            lease,
+            handler_timeout: Duration::from_secs(1),
+            ..ProcessorSettings::default()
+        },
+    )
+}
+
+/// A database away for a minute: the outcome is still recorded, since the
+/// five-minute lease holds (it used to be given up after five retries).
+#[tokio::test(start_paused = true)]
+async fn outcomes_are_retried_while_the_lease_may_hold() {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let processor = processor_on(
+        queue_unavailable_for(30, tries.clone()),
+        Duration::from_secs(300),
+    );
+    let report = processor
+        .process_next_batch(&one_batch(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert_eq!(tries.load(Ordering::SeqCst), 31);
+    assert_eq!((report.succeeded, report.fenced), (1, 0));
+}
+
+/// Past the lease, trying stops: the attempt is recovered as lost.
+#[tokio::test(start_paused = true)]
+async fn outcomes_are_given_up_once_the_lease_is_over() {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let processor = processor_on(
+        queue_unavailable_for(usize::MAX, tries.clone()),
+        Duration::from_secs(10),
+    );
+    let started = tokio::time::Instant::now();
+    processor
+        .process_next_batch(&one_batch(), &CancellationToken::new())
+        .await
+        .unwrap();
+    assert!(started.elapsed() <= Duration::from_secs(10));
+    // Tries at 0, 0.1, 0.3, 0.7, 1.5, 3.1, 5.1, 7.1 and 9.1 s; the next
+    // would come after the lease.
+    assert_eq!(tries.load(Ordering::SeqCst), 9);
+}
+
+/// Shutdown's grace period ending stops the tries at once.
+#[tokio::test(start_paused = true)]
+async fn abort_stops_trying_to_record_outcomes() {
+    let tries = Arc::new(AtomicUsize::new(0));
+    let processor = processor_on(
+        queue_unavailable_for(usize::MAX, tries.clone()),
+        Duration::from_secs(300),
+    );
+    let abort = CancellationToken::new();
+    let cancel = abort.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        cancel.cancel();
+    });
+    let started = tokio::time::Instant::now();
+    processor
+        .process_next_batch(&one_batch(), &abort)
+        .await
+        .unwrap();
+    assert!(started.elapsed() < Duration::from_secs(6));
 }
