@@ -26,6 +26,7 @@ on_both_backends!(
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
     events_unfinished_after_the_grace_period_are_released_at_once,
     new_events_are_claimed_at_intake_while_the_workers_have_room,
+    bodies_over_64_kib_wait_in_the_queue_instead_of_memory,
     a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once,
     events_claimed_at_intake_are_handed_out_when_the_database_claim_fails,
 );
@@ -859,6 +860,112 @@ async fn new_events_are_claimed_at_intake_while_the_workers_have_room(backend: B
         );
         app.stop().await;
     }
+}
+
+/// What waits in memory stays small: a body over 64 KiB is stored
+/// `pending` and claimed from the database, while one of 64 KiB is claimed
+/// at intake.
+async fn bodies_over_64_kib_wait_in_the_queue_instead_of_memory(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let recorder = Arc::new(Recorder::default());
+    let app = spawn_app_with(&db, |_| {}, Some(recorder.clone())).await;
+    let warm = warm_up(&app).await;
+    let large = format!(
+        r#"{{"event_id":"evt_large","padding":"{}"}}"#,
+        "x".repeat(65 << 10)
+    );
+    let at_limit = format!(
+        r#"{{"event_id":"evt_at_limit","padding":"{}"}}"#,
+        "x".repeat((64 << 10) - 40)
+    );
+    assert_eq!(at_limit.len(), 64 << 10);
+    // One after the other: an event stored `pending` makes the next queue
+    // behind it until a claim has taken it.
+    for (n, payload) in [&large, &at_limit].into_iter().enumerate() {
+        let response = app.post_signed(payload).await;
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        app.wait_for(
+            "SELECT COUNT(*) FROM events WHERE status = 'processed' AND attempts = 1",
+            warm + 1 + i64::try_from(n).unwrap(),
+            WAIT,
+        )
+        .await;
+    }
+    assert_eq!(
+        app.scalar(&format!("{CLAIMED_AT_INTAKE} AND event_id = 'evt_large'"))
+            .await,
+        0
+    );
+    assert_eq!(
+        app.scalar(&format!(
+            "{CLAIMED_AT_INTAKE} AND event_id = 'evt_at_limit'"
+        ))
+        .await,
+        1
+    );
+    assert!(recorder.count_per_event().values().all(|n| *n == 1));
+    app.stop().await;
+}
+
+/// The database runs an intake batch that claims its event at intake, and
+/// the reply never comes: the sender gets 503 (hookd cannot know that the
+/// batch committed), then the connection is lost. The claim is undone by
+/// the next claim of a worker, so the event is handled at once, not after
+/// its lease (it used to wait for the lease, here two minutes, and then be
+/// recovered as lost).
+#[tokio::test]
+async fn an_event_whose_intake_reply_was_lost_is_handled_without_waiting_for_its_lease() {
+    let Some(db) = TestDb::create(Backend::Postgres).await else {
+        return;
+    };
+    let (proxy, url) = hookd_tests::proxy::TcpProxy::for_database(&db.url).await;
+    let recorder = Arc::new(Recorder::default());
+    let app = spawn_app_with(
+        &db,
+        |s| {
+            s.database.url = secrecy::SecretString::from(url);
+            s.database.acquire_timeout_seconds = 1;
+            s.processing.lease_seconds = 120;
+        },
+        Some(recorder.clone()),
+    )
+    .await;
+    warm_up(&app).await;
+
+    // The event id is a parameter of the batch insert.
+    proxy.mute_after(b"evt_lost");
+    let response = app.post_signed(&body("evt_lost")).await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    proxy.unmute();
+    proxy.stop();
+    proxy.resume().await;
+    // Yet it was stored (seen on a connection of the test's own).
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE event_id = 'evt_lost'")
+            .await,
+        1
+    );
+
+    // Well inside the two-minute lease.
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE event_id = 'evt_lost' \
+         AND status = 'processed' AND attempts = 1",
+        1,
+        WAIT,
+    )
+    .await;
+    assert_eq!(recorder.count_per_event()["evt_lost"], 1);
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'")
+            .await,
+        0
+    );
+    // The sender's retry finds it stored.
+    let retry = app.post_signed(&body("evt_lost")).await;
+    assert_eq!(retry.status(), StatusCode::OK);
+    app.stop().await;
 }
 
 async fn a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once(backend: Backend) {

@@ -22,6 +22,10 @@
 //! and until a claim finds that backlog drained, new events queue behind it
 //! so that the oldest still go first. Events still waiting here when the
 //! process stops are given back to the queue uncharged.
+//!
+//! A batch that fails may still have committed (the reply was lost with the
+//! connection); its claims at intake are then undone by the next claim, so
+//! that an event that was written does not wait for its lease.
 
 use std::{
     collections::VecDeque,
@@ -30,6 +34,7 @@ use std::{
 };
 
 use application::ports::{ClaimedEvent, LeaseToken};
+use domain::EventKey;
 
 /// How long claims may be served from the handoff alone while the database
 /// is not known to hold due events: retries coming due, other replicas' or
@@ -60,6 +65,30 @@ struct State {
     /// The destinations the last claim skipped (paused, or with plenty
     /// claimed already): their new events are not handed off meanwhile.
     skipped: Arc<[String]>,
+    /// Claims at intake for the next claim to undo: those of batches that
+    /// failed (and may have committed), and give-backs that failed.
+    to_give_back: Vec<Untried>,
+}
+
+/// A claim at intake to undo: the event, if it was written, goes back to
+/// the queue uncharged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Untried {
+    pub(crate) key: EventKey,
+    pub(crate) lease: LeaseToken,
+    /// When it was claimed. Once its lease is over there is nothing left to
+    /// undo: it is recovered as a lost attempt.
+    claimed: Instant,
+}
+
+impl Untried {
+    fn of(waiting: &Waiting) -> Self {
+        Self {
+            key: waiting.event.key,
+            lease: waiting.event.lease,
+            claimed: waiting.since,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -75,8 +104,9 @@ pub(crate) struct Taken {
     pub(crate) events: Vec<ClaimedEvent>,
     /// Events to give back to the queue, where they wait as if they had
     /// never been handed off: those of destinations the claim skips (paused,
-    /// or with plenty claimed already), and any that waited here too long.
-    pub(crate) given_back: Vec<ClaimedEvent>,
+    /// or with plenty claimed already), any that waited here too long, and
+    /// those of batches that failed.
+    pub(crate) given_back: Vec<Untried>,
     pub(crate) from_database: u32,
 }
 
@@ -154,13 +184,20 @@ impl Handoff {
             };
             if now.duration_since(waiting.since) >= stale_after {
                 tracing::warn!(key = %waiting.event.key, "a handed-off event waited a third of its lease for a worker; it goes back to the queue");
-                given_back.push(waiting.event);
+                given_back.push(Untried::of(&waiting));
             } else if skip.contains(&waiting.event.source) {
-                given_back.push(waiting.event);
+                given_back.push(Untried::of(&waiting));
             } else {
                 events.push(waiting.event);
             }
         }
+        let lease = state.lease;
+        given_back.extend(
+            state
+                .to_give_back
+                .drain(..)
+                .filter(|untried| now.duration_since(untried.claimed) < lease),
+        );
         let taken = u32::try_from(events.len()).unwrap_or(limit);
         let look = events.is_empty()
             || state.database_has_work
@@ -191,12 +228,20 @@ impl Handoff {
         self.state().database_has_work = got >= asked as usize;
     }
 
-    /// Turns handing off off and returns the events still waiting, to be
-    /// given back to the queue.
-    pub(crate) fn close(&self) -> Vec<ClaimedEvent> {
+    /// Claims the next claim is to undo, after a give-back failed.
+    pub(crate) fn give_back_later(&self, untried: Vec<Untried>) {
+        self.state().to_give_back.extend(untried);
+    }
+
+    /// Turns handing off off and returns the events still waiting (and any
+    /// claims left to undo), to be given back to the queue.
+    pub(crate) fn close(&self) -> Vec<Untried> {
         let mut state = self.state();
         state.capacity = 0;
-        state.ready.drain(..).map(|waiting| waiting.event).collect()
+        let waiting: Vec<Untried> = state.ready.drain(..).map(|w| Untried::of(&w)).collect();
+        let mut untried = std::mem::take(&mut state.to_give_back);
+        untried.extend(waiting);
+        untried
     }
 }
 
@@ -220,6 +265,23 @@ impl Reservation<'_> {
         state
             .ready
             .extend(events.into_iter().map(|event| Waiting { event, since }));
+    }
+}
+
+impl Reservation<'_> {
+    /// The batch failed, perhaps after it committed: the claims of `keys`
+    /// (its reserved rows) are undone by the next claim.
+    pub(crate) fn undo(self, keys: impl IntoIterator<Item = EventKey>) {
+        let claimed = Instant::now();
+        let lease = self.lease;
+        self.handoff
+            .state()
+            .to_give_back
+            .extend(keys.into_iter().map(|key| Untried {
+                key,
+                lease,
+                claimed,
+            }));
     }
 }
 
@@ -376,7 +438,7 @@ mod tests {
         let taken = handoff.take(4, &["paused".to_owned()], Instant::now());
         assert_eq!(taken.events.len(), 2);
         assert_eq!(
-            taken.given_back.iter().map(|e| e.key).collect::<Vec<_>>(),
+            taken.given_back.iter().map(|u| u.key).collect::<Vec<_>>(),
             [paused_key]
         );
         // Until a claim no longer skips it, its new events are not handed off.
@@ -396,5 +458,34 @@ mod tests {
         late.fill([event(lease)]);
         assert!(handoff.take(4, &[], Instant::now()).events.is_empty());
         assert_eq!(handoff.reserve(1, 1).slots(), 0);
+    }
+
+    #[test]
+    fn the_claims_of_a_failed_batch_are_undone_by_the_next_claim_within_their_lease() {
+        let handoff = enabled(8);
+        let reservation = handoff.reserve(2, 2);
+        let lease = reservation.lease;
+        let keys = [EventKey::generate(), EventKey::generate()];
+        reservation.undo(keys);
+        // The slots are free again; the claims wait for a claim to undo them.
+        assert_eq!(handoff.reserve(8, 8).slots(), 8);
+        let taken = handoff.take(4, &[], Instant::now());
+        assert!(taken.events.is_empty());
+        assert_eq!(
+            taken
+                .given_back
+                .iter()
+                .map(|u| (u.key, u.lease))
+                .collect::<Vec<_>>(),
+            keys.map(|key| (key, lease))
+        );
+        // A give-back that failed is tried again by the next claim, until
+        // the lease is over.
+        handoff.give_back_later(taken.given_back);
+        assert_eq!(handoff.take(4, &[], Instant::now()).given_back.len(), 2);
+        assert!(handoff.take(4, &[], Instant::now()).given_back.is_empty());
+        handoff.reserve(1, 1).undo([EventKey::generate()]);
+        let after_lease = Instant::now() + Duration::from_secs(301);
+        assert!(handoff.take(4, &[], after_lease).given_back.is_empty());
     }
 }

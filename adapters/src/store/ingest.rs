@@ -186,6 +186,18 @@ impl AtIntake<'_> {
             });
         self.reservation.fill(claimed);
     }
+
+    /// The batch failed, perhaps after it committed (the reply lost with
+    /// the connection): its claims are undone by the next claim instead of
+    /// waiting for their lease.
+    fn undo(self, events: &[NewEvent]) {
+        let claimed = events
+            .iter()
+            .zip(&self.claimed)
+            .filter(|(_, claimed)| **claimed)
+            .map(|(event, _)| event.key);
+        self.reservation.undo(claimed);
+    }
 }
 
 struct Pending {
@@ -347,8 +359,14 @@ async fn insert_batch(
             }
             insert_values_borrowed(db, &order.queue.sequence, events, &claims).await
         }
-    }
-    .map_err(classify)?;
+    };
+    let inserted = match inserted {
+        Ok(inserted) => inserted,
+        Err(err) => {
+            claims.undo(events);
+            return Err(classify(err));
+        }
+    };
     // Before any caller is answered (and wakes the workers).
     claims.hand_over(events, &inserted);
 

@@ -301,8 +301,8 @@ impl SeaOrmStore {
     }
 
     /// Stops handing off, and gives the events that were handed off but not
-    /// taken by a worker back to the queue, uncharged. Call it when the
-    /// workers have stopped.
+    /// taken by a worker (and those of intake batches that failed) back to
+    /// the queue, uncharged. Call it when the workers have stopped.
     ///
     /// # Errors
     /// When the database cannot record it; the leases then expire and the
@@ -311,14 +311,14 @@ impl SeaOrmStore {
         &self,
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, application::ports::QueueError> {
-        self.give_back(self.handoff.close(), now).await
+        self.give_back(&self.handoff.close(), now).await
     }
 
     /// Gives handed-off events back to the queue, uncharged and due `now`,
     /// as an attempt whose destination was paused is (a `Deferred` outcome).
     async fn give_back(
         &self,
-        events: Vec<application::ports::ClaimedEvent>,
+        events: &[handoff::Untried],
         now: chrono::DateTime<chrono::Utc>,
     ) -> Result<usize, application::ports::QueueError> {
         use application::ports::{AttemptResult, EventQueue as _, Settlement};
@@ -326,11 +326,12 @@ impl SeaOrmStore {
             return Ok(0);
         }
         let untried = events
-            .into_iter()
+            .iter()
             .map(|event| Settlement {
                 key: event.key,
                 lease: event.lease,
-                attempt: event.attempt,
+                // Claims at intake are first attempts.
+                attempt: 1,
                 started_at: now,
                 finished_at: now,
                 result: AttemptResult::Deferred { until: now },

@@ -197,9 +197,10 @@ impl SeaOrmStore {
         // Once taken, handed-off events are this worker's: an error below
         // must not drop them (they would wait for their lease to expire).
         let handed = self.handoff.take(limit, skip, std::time::Instant::now());
-        if let Err(err) = self.give_back(handed.given_back, now).await {
+        if let Err(err) = self.give_back(&handed.given_back, now).await {
             tracing::warn!(error = %format!("{err:#}"),
-                "could not give events claimed at intake back to the queue; they are recovered when their leases expire");
+                "could not give events claimed at intake back to the queue; the next claim tries again");
+            self.handoff.give_back_later(handed.given_back);
         }
         let mut claimed = handed.events;
         if handed.from_database > 0 {
