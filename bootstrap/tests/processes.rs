@@ -198,7 +198,7 @@ async fn three_replicas_on_one_postgres_deliver_each_event_once() {
     // All three replicas did work.
     let workers = hookd_tests::db::scalar(
         &conn,
-        "SELECT COUNT(DISTINCT split_part(worker, '/', 1)) FROM event_attempts",
+        "SELECT COUNT(DISTINCT split_part(worker, '/', 1)) FROM attempt_history",
     )
     .await;
     assert_eq!(workers, 3);
@@ -366,7 +366,7 @@ async fn an_event_that_kills_its_process_every_time_is_dead_after_max_attempts()
         .await;
         wait_for(
             &conn,
-            "SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'",
+            "SELECT COUNT(*) FROM attempt_history WHERE outcome = 'lost'",
             2,
         )
         .await;
@@ -445,7 +445,7 @@ async fn a_replica_takes_over_a_killed_replicas_event_but_never_a_live_ones() {
     .await;
     wait_for(
         &conn,
-        "SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'",
+        "SELECT COUNT(*) FROM attempt_history WHERE outcome = 'lost'",
         1,
     )
     .await;

@@ -16,6 +16,7 @@ mod m20261202_000006_counters;
 mod m20261203_000007_due_by_source;
 mod m20261203_000008_sqlite_seq;
 mod m20261203_000009_page_by_source;
+mod m20261204_000010_success_on_event;
 
 #[derive(Debug)]
 pub struct Migrator;
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000007_due_by_source::Migration),
             Box::new(m20261203_000008_sqlite_seq::Migration),
             Box::new(m20261203_000009_page_by_source::Migration),
+            Box::new(m20261204_000010_success_on_event::Migration),
         ]
     }
 }

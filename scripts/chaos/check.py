@@ -72,7 +72,7 @@ def check(run_dir: str, db_url: str, meta: dict) -> dict:
     }
     by_key = {row[0]: row for row in events.values()}
     attempts = collections.defaultdict(collections.Counter)
-    for key, outcome in db.query(db_url, "SELECT event_key, outcome FROM event_attempts"):
+    for key, outcome in db.query(db_url, "SELECT event_key, outcome FROM attempt_history"):
         attempts[key][outcome] += 1
 
     statuses = collections.Counter()

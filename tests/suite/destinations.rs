@@ -68,7 +68,7 @@ async fn a_slow_target_never_sees_more_than_max_in_flight_requests(backend: Back
     assert!(peak <= 4, "the target saw {peak} requests at once");
     assert!(peak >= 2, "deliveries did not overlap at all ({peak})");
     let attempts = app
-        .scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome <> 'succeeded'")
+        .scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome <> 'succeeded'")
         .await;
     assert_eq!(attempts, 0, "waiting for a slot cost attempts");
 }
@@ -171,7 +171,7 @@ async fn a_failing_target_is_paused_probed_and_resumed_without_burning_attempts(
     wait_for_state(&app, &["closed"]).await;
     // Every failed attempt the history shows did reach the target.
     let failed = app
-        .scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome <> 'succeeded'")
+        .scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome <> 'succeeded'")
         .await;
     assert!(
         usize::try_from(failed).unwrap() <= during,

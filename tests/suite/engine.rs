@@ -18,6 +18,7 @@ use serde_json::Value;
 on_both_backends!(
     a_thousand_events_on_eight_workers_are_each_handled_once,
     failing_events_follow_the_schedule_then_die_and_replay_revives_them,
+    a_success_is_written_on_its_event_alone_and_kept_in_the_history_through_replays,
     panics_and_timeouts_are_retryable_failures_in_the_history,
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
@@ -210,6 +211,78 @@ async fn failing_events_follow_the_schedule_then_die_and_replay_revives_them(bac
     app.stop().await;
 }
 
+/// Waits until the one event is processed (its success recorded on it) and
+/// the history holds `attempts` rows.
+async fn processed_with_history(app: &hookd_tests::TestApp, attempts: i64) {
+    app.wait_for(
+        &format!(
+            "SELECT COUNT(*) FROM events WHERE status = 'processed' AND attempts = 1 \
+             AND succeeded_by IS NOT NULL AND processed_at IS NOT NULL \
+             AND (SELECT COUNT(*) FROM attempt_history) = {attempts}"
+        ),
+        1,
+        WAIT,
+    )
+    .await;
+}
+
+/// A success writes the event row alone (no `event_attempts` row), yet the
+/// history shows it like any attempt; replaying the event keeps it there
+/// while the event starts over.
+async fn a_success_is_written_on_its_event_alone_and_kept_in_the_history_through_replays(
+    backend: Backend,
+) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |_| {}).await;
+    let accepted: Value = app.post_signed(&body("evt_ok")).await.json().await.unwrap();
+    let id = accepted["id"].as_str().unwrap().to_owned();
+    processed_with_history(&app, 1).await;
+    assert_eq!(app.scalar("SELECT COUNT(*) FROM event_attempts").await, 0);
+    let (_, event) = app.get_json(&format!("/events/{id}")).await;
+    let history = event["history"].as_array().unwrap();
+    assert_eq!(history.len(), 1);
+    let first = &history[0];
+    assert_eq!(first["outcome"], "succeeded");
+    assert_eq!(first["attempt"], 1);
+    assert!(first["error"].is_null());
+    let worker = first["worker"].as_str().unwrap();
+    assert!(
+        worker.contains('/') && !worker.ends_with("/intake"),
+        "ran by a worker: {worker}"
+    );
+    assert!(first["started_at"].as_str() <= first["finished_at"].as_str());
+    assert_eq!(first["finished_at"], event["processed_at"]);
+
+    // Twice: each replay moves the success into the history table.
+    for cycle in 2..=3 {
+        let replayed = app
+            .client
+            .post(app.url(&format!("/events/{id}/replay")))
+            .bearer_auth(app.token())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(replayed.status(), StatusCode::ACCEPTED);
+        processed_with_history(&app, cycle).await;
+        assert_eq!(
+            app.scalar("SELECT COUNT(*) FROM event_attempts").await,
+            cycle - 1
+        );
+        let (_, event) = app.get_json(&format!("/events/{id}")).await;
+        let history = event["history"].as_array().unwrap();
+        assert_eq!(history.len(), usize::try_from(cycle).unwrap());
+        assert_eq!(history[0], *first, "the first success is kept as it was");
+        assert!(
+            history
+                .iter()
+                .all(|a| a["outcome"] == "succeeded" && a["attempt"] == 1)
+        );
+    }
+    app.stop().await;
+}
+
 async fn panics_and_timeouts_are_retryable_failures_in_the_history(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
@@ -235,7 +308,7 @@ async fn panics_and_timeouts_are_retryable_failures_in_the_history(backend: Back
         .await;
     let errors = |event_id: &str| {
         format!(
-            "SELECT COUNT(*) FROM event_attempts a JOIN events e ON e.id = a.event_key \
+            "SELECT COUNT(*) FROM attempt_history a JOIN events e ON e.id = a.event_key \
              WHERE e.event_id = '{event_id}' AND a.error LIKE '%{}%'",
             if event_id == "evt_panic" {
                 "panicked"
@@ -345,7 +418,7 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
         1
     );
     assert_eq!(
-        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost' AND worker = 'w1'")
+        scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'lost' AND worker = 'w1'")
             .await,
         1
     );
@@ -418,11 +491,11 @@ async fn two_attempts_of_one_event_settled_together_leave_one_success(backend: B
         1
     );
     assert_eq!(
-        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'").await,
+        scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded'").await,
         1
     );
     assert_eq!(
-        scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded' AND attempt = 2")
+        scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded' AND attempt = 2")
             .await,
         1
     );
@@ -459,7 +532,7 @@ async fn a_deferred_attempt_goes_back_to_the_queue_uncharged(backend: Backend) {
         scalar("SELECT COUNT(*) FROM events WHERE status = 'pending' AND attempts = 0").await,
         1
     );
-    assert_eq!(scalar("SELECT COUNT(*) FROM event_attempts").await, 0);
+    assert_eq!(scalar("SELECT COUNT(*) FROM attempt_history").await, 0);
     assert!(
         store
             .claim("w1", 10, now, lease, &[])
@@ -502,7 +575,7 @@ async fn a_deferred_attempt_goes_back_to_the_queue_uncharged(backend: Backend) {
         scalar("SELECT COUNT(*) FROM events WHERE status = 'retrying' AND attempts = 1").await,
         1
     );
-    assert_eq!(scalar("SELECT COUNT(*) FROM event_attempts").await, 1);
+    assert_eq!(scalar("SELECT COUNT(*) FROM attempt_history").await, 1);
     alive.cancel();
 }
 
@@ -735,7 +808,7 @@ async fn events_unfinished_after_the_grace_period_are_released_at_once(backend: 
                       AND status = 'pending' AND attempts = 0 AND lease_token IS NULL";
     assert_eq!(hookd_tests::db::scalar(&db, given_back).await, 1);
     assert_eq!(recorder.count_per_event().get("evt_waiting"), None);
-    let history = "SELECT COUNT(*) FROM event_attempts JOIN events ON events.id = event_key \
+    let history = "SELECT COUNT(*) FROM attempt_history JOIN events ON events.id = event_key \
                    WHERE event_id = 'evt_waiting'";
     assert_eq!(hookd_tests::db::scalar(&db, history).await, 0);
 }
@@ -852,7 +925,7 @@ async fn new_events_are_claimed_at_intake_while_the_workers_have_room(backend: B
         assert!(recorder.count_per_event().values().all(|n| *n == 1));
         assert_eq!(
             app.scalar(
-                "SELECT COUNT(*) FROM event_attempts \
+                "SELECT COUNT(*) FROM attempt_history \
                  WHERE attempt = 1 AND outcome = 'succeeded' AND worker NOT LIKE '%/intake'"
             )
             .await,
@@ -958,7 +1031,7 @@ async fn an_event_whose_intake_reply_was_lost_is_handled_without_waiting_for_its
     .await;
     assert_eq!(recorder.count_per_event()["evt_lost"], 1);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'lost'")
+        app.scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'lost'")
             .await,
         0
     );
@@ -1010,7 +1083,7 @@ async fn a_burst_beyond_the_workers_room_waits_in_the_queue_and_is_handled_once(
         "an event was handled twice"
     );
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM event_attempts").await,
+        app.scalar("SELECT COUNT(*) FROM attempt_history").await,
         30,
         "one attempt each"
     );

@@ -147,7 +147,7 @@ async fn an_outcome_is_recorded_after_an_outage_longer_than_a_few_tries() {
     .await;
     assert_eq!(handler.calls.load(Ordering::SeqCst), 1);
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'")
+        app.scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded'")
             .await,
         1
     );
@@ -252,7 +252,7 @@ async fn a_slow_handler_does_not_hold_back_the_finished_events_of_its_batch(back
         1
     );
     assert_eq!(
-        app.scalar("SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'")
+        app.scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded'")
             .await,
         20
     );

@@ -30,7 +30,7 @@ async fn accepted_events_reach_processed(backend: Backend) {
     .await;
     // Every attempt is in the history, once.
     app.wait_for(
-        "SELECT COUNT(*) FROM event_attempts WHERE outcome = 'succeeded'",
+        "SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded'",
         20,
         WAIT,
     )

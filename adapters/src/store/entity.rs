@@ -35,6 +35,9 @@ pub mod events {
         pub seq: i64,
         /// The source deduplicates by body: `(source, payload_sha256)` is unique.
         pub dedupe_body: bool,
+        /// The worker whose attempt succeeded, when the success is recorded
+        /// here (its start being `claimed_at`) rather than in `event_attempts`.
+        pub succeeded_by: Option<String>,
     }
 
     #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -48,6 +51,32 @@ pub mod event_attempts {
 
     #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
     #[sea_orm(table_name = "event_attempts")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub event_key: Uuid,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub attempt: i32,
+        pub worker: String,
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub started_at: i64,
+        pub finished_at: i64,
+        pub outcome: String,
+        pub error: Option<String>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// The view of every attempt: the rows of `event_attempts` and the
+/// successes recorded on their events. Read only.
+pub mod attempt_history {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "attempt_history")]
     pub struct Model {
         #[sea_orm(primary_key, auto_increment = false)]
         pub event_key: Uuid,

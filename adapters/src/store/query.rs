@@ -8,7 +8,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder
 
 use super::{
     SeaOrmStore,
-    entity::{event_attempts, events},
+    entity::{attempt_history, events},
     error::{Failure, classify},
     listing,
     time::from_micros,
@@ -94,9 +94,9 @@ impl EventQuery for SeaOrmStore {
             model.secret_label,
             model.conflict,
         ))?;
-        let history = event_attempts::Entity::find()
-            .filter(event_attempts::Column::EventKey.eq(key.as_uuid()))
-            .order_by_asc(event_attempts::Column::StartedAt)
+        let history = attempt_history::Entity::find()
+            .filter(attempt_history::Column::EventKey.eq(key.as_uuid()))
+            .order_by_asc(attempt_history::Column::StartedAt)
             .all(&self.reader)
             .await
             .map_err(query_error)?

@@ -5,14 +5,14 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use domain::{EventKey, EventStatus};
 use sea_orm::{
-    ConnectionTrait, DbBackend, EntityTrait, QuerySelect,
-    sea_query::{Expr, ExprTrait, Query, UpdateStatement},
+    ConnectionTrait, DbBackend, EntityTrait, QuerySelect, TransactionTrait,
+    sea_query::{Condition, Expr, ExprTrait, Query, UpdateStatement},
 };
 use uuid::Uuid;
 
 use super::{
     SeaOrmStore,
-    entity::events,
+    entity::{event_attempts, events},
     error::{Failure, classify},
     time::to_micros,
 };
@@ -49,9 +49,58 @@ async fn requeue(store: &SeaOrmStore, now: DateTime<Utc>) -> Result<UpdateStatem
         .value(events::Column::LastError, Option::<String>::None)
         .value(events::Column::LeaseToken, Option::<Uuid>::None)
         .value(events::Column::LeasedBy, Option::<String>::None)
+        .value(events::Column::SucceededBy, Option::<String>::None)
         .value(events::Column::Seq, seq)
         .and_where(Expr::col(events::Column::Status).is_in(FINISHED.map(EventStatus::as_str)))
         .to_owned())
+}
+
+/// Puts the finished events matching `which` back in the queue; returns how
+/// many. A success recorded on its event moves into `event_attempts` first,
+/// as a row like the other attempts', since the event's own columns start
+/// over.
+async fn replay(
+    store: &SeaOrmStore,
+    which: Condition,
+    now: DateTime<Utc>,
+) -> Result<u64, QueryError> {
+    // Before the transaction: SQLite's queue position is taken on the writer.
+    let mut requeue = requeue(store, now).await?;
+    requeue.cond_where(which.clone());
+    let success = Query::select()
+        .columns([
+            events::Column::Id,
+            events::Column::Attempts,
+            events::Column::SucceededBy,
+            events::Column::ClaimedAt,
+            events::Column::ProcessedAt,
+        ])
+        .expr(Expr::cust("'succeeded'"))
+        .expr(Expr::cust("NULL"))
+        .from(events::Entity)
+        .cond_where(which)
+        .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processed.as_str()))
+        .and_where(Expr::col(events::Column::SucceededBy).is_not_null())
+        .to_owned();
+    let keep_success = Query::insert()
+        .into_table(event_attempts::Entity)
+        .columns([
+            event_attempts::Column::EventKey,
+            event_attempts::Column::Attempt,
+            event_attempts::Column::Worker,
+            event_attempts::Column::StartedAt,
+            event_attempts::Column::FinishedAt,
+            event_attempts::Column::Outcome,
+            event_attempts::Column::Error,
+        ])
+        .select_from(success)
+        .map_err(|err| QueryError::Unknown(err.into()))?
+        .to_owned();
+    let txn = store.writer.begin().await.map_err(query_error)?;
+    txn.execute(&keep_success).await.map_err(query_error)?;
+    let requeued = txn.execute(&requeue).await.map_err(query_error)?;
+    txn.commit().await.map_err(query_error)?;
+    Ok(requeued.rows_affected())
 }
 
 #[async_trait]
@@ -61,10 +110,8 @@ impl EventReplay for SeaOrmStore {
         key: EventKey,
         now: DateTime<Utc>,
     ) -> Result<ReplayOutcome, QueryError> {
-        let mut update = requeue(self, now).await?;
-        update.and_where(Expr::col(events::Column::Id).eq(key.as_uuid()));
-        let result = self.writer.execute(&update).await.map_err(query_error)?;
-        if result.rows_affected() == 1 {
+        let one = Condition::all().add(Expr::col(events::Column::Id).eq(key.as_uuid()));
+        if replay(self, one, now).await? == 1 {
             return Ok(ReplayOutcome::Requeued);
         }
         let status: Option<String> = events::Entity::find_by_id(key.as_uuid())
@@ -87,28 +134,26 @@ impl EventReplay for SeaOrmStore {
         filter: &ReplayFilter,
         now: DateTime<Utc>,
     ) -> Result<u64, QueryError> {
-        let mut update = requeue(self, now).await?;
+        let mut which = Condition::all();
         if let Some(status) = filter.status {
-            update.and_where(Expr::col(events::Column::Status).eq(status.as_str()));
+            which = which.add(Expr::col(events::Column::Status).eq(status.as_str()));
         }
         if let Some(source) = &filter.source {
-            update.and_where(Expr::col(events::Column::Source).eq(source.as_str()));
+            which = which.add(Expr::col(events::Column::Source).eq(source.as_str()));
         }
         if let Some(only) = &filter.only_sources {
-            update.and_where(
-                Expr::col(events::Column::Source).is_in(only.iter().map(String::as_str)),
-            );
+            which =
+                which.add(Expr::col(events::Column::Source).is_in(only.iter().map(String::as_str)));
         }
         if let Some(event_type) = &filter.event_type {
-            update.and_where(Expr::col(events::Column::EventType).eq(event_type.as_str()));
+            which = which.add(Expr::col(events::Column::EventType).eq(event_type.as_str()));
         }
         if let Some(after) = filter.received_after {
-            update.and_where(Expr::col(events::Column::ReceivedAt).gte(to_micros(after)));
+            which = which.add(Expr::col(events::Column::ReceivedAt).gte(to_micros(after)));
         }
         if let Some(before) = filter.received_before {
-            update.and_where(Expr::col(events::Column::ReceivedAt).lt(to_micros(before)));
+            which = which.add(Expr::col(events::Column::ReceivedAt).lt(to_micros(before)));
         }
-        let result = self.writer.execute(&update).await.map_err(query_error)?;
-        Ok(result.rows_affected())
+        replay(self, which, now).await
     }
 }

@@ -7,6 +7,10 @@
 //! written at once; under load one commit serves every worker's outcomes
 //! instead of one commit per worker per handful of events. Each outcome is
 //! still fenced by its own lease token.
+//!
+//! A success is recorded on the event row alone (`succeeded_by`, see the
+//! migration `success_on_event`); the other outcomes also get a row in
+//! `event_attempts`.
 
 use std::collections::{HashMap, HashSet};
 
@@ -153,18 +157,16 @@ async fn write(
         return Ok(applied);
     }
     let txn = db.begin().await.map_err(classify)?;
-    // Successes of one lease are recorded by one statement; other outcomes
-    // (each with its own error and retry time) one by one.
+    // The successes of one lease and worker are recorded by one statement;
+    // other outcomes (each with its own error and retry time) one by one.
     let mut done = record_successes(&txn, succeeded).await.map_err(classify)?;
     for outcome in other {
-        if record_outcome(&txn, outcome.settlement)
-            .await
-            .map_err(classify)?
-        {
+        if record_outcome(&txn, outcome).await.map_err(classify)? {
             done.push(outcome);
         }
     }
-    // A deferred attempt never ran: it leaves no history.
+    // A success is recorded on the event; a deferred attempt never ran:
+    // neither leaves a row here.
     let history: Vec<_> = done.iter().filter_map(|o| history_row(o)).collect();
     if !history.is_empty() {
         event_attempts::Entity::insert_many(history)
@@ -180,12 +182,9 @@ async fn write(
     Ok(applied)
 }
 
-/// PostgreSQL: marks the succeeded events `processed` (each still under its
-/// lease, each with its own `processed_at`) and records their attempts, in
-/// one statement: one round trip, atomic without a transaction around it.
-/// History rows join on (event, lease), so an outcome that lost its lease
-/// leaves none even when the attempt that took the event over is settled in
-/// the same statement.
+/// PostgreSQL: marks the succeeded events `processed`, each still under its
+/// lease and with its own attempt (worker, end), in one statement:
+/// one round trip, atomic without a transaction around it.
 ///
 /// The lease token alone fences: every way out of `processing` clears it,
 /// and each claim draws a fresh one. A `status = 'processing'` condition
@@ -195,21 +194,13 @@ async fn write(
 /// in flight once per outcome (325 × 325 rows, 23.5 ms on the 10M table)
 /// instead of one primary-key probe per outcome (7.1 ms).
 const SETTLE_SUCCESSES: &str = "\
-WITH done AS (
-    UPDATE events AS e
-    SET status = 'processed', processed_at = a.finished_at, last_error = NULL,
-        lease_token = NULL, leased_by = NULL
-    FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[]) AS a(id, lease, finished_at)
-    WHERE e.id = a.id AND e.lease_token = a.lease
-    RETURNING e.id, a.lease
-), history AS (
-    INSERT INTO event_attempts (event_key, attempt, worker, started_at, finished_at, outcome, error)
-    SELECT h.id, h.attempt, h.worker, h.started_at, h.finished_at, 'succeeded', NULL
-    FROM UNNEST($1::uuid[], $2::uuid[], $4::text[], $5::int4[], $6::int8[], $3::int8[])
-         AS h(id, lease, worker, attempt, started_at, finished_at)
-    JOIN done ON done.id = h.id AND done.lease = h.lease
-)
-SELECT id, lease FROM done";
+UPDATE events AS e
+SET status = 'processed', processed_at = a.finished_at, last_error = NULL,
+    lease_token = NULL, leased_by = NULL, succeeded_by = a.worker
+FROM UNNEST($1::uuid[], $2::uuid[], $3::int8[], $4::text[])
+     AS a(id, lease, finished_at, worker)
+WHERE e.id = a.id AND e.lease_token = a.lease
+RETURNING e.id, a.lease";
 
 async fn settle_successes_postgres(
     db: &DatabaseConnection,
@@ -220,10 +211,6 @@ async fn settle_successes_postgres(
         column(succeeded, |o| o.settlement.lease.as_uuid()),
         column(succeeded, |o| to_micros(o.settlement.finished_at)),
         column(succeeded, |o| o.worker.to_owned()),
-        column(succeeded, |o| {
-            i32::try_from(o.settlement.attempt).unwrap_or(i32::MAX)
-        }),
-        column(succeeded, |o| to_micros(o.settlement.started_at)),
     ];
     let rows = db
         .query_all_raw(Statement::from_sql_and_values(
@@ -243,21 +230,21 @@ async fn settle_successes_postgres(
 }
 
 /// Marks `processed` every succeeded event still held under its lease, one
-/// statement per lease (a claimed batch shares one); returns those applied.
-/// `processed_at` is the latest finish in the group.
+/// statement per lease and worker (a claimed batch shares both); returns
+/// those applied. `processed_at` is the latest finish in the group.
 async fn record_successes<'a, 'o>(
     txn: &impl ConnectionTrait,
     succeeded: Vec<&'a Outcome<'o>>,
 ) -> Result<Vec<&'a Outcome<'o>>, sea_orm::DbErr> {
-    let mut by_lease: HashMap<LeaseToken, Vec<&Outcome<'_>>> = HashMap::new();
+    let mut groups: HashMap<(LeaseToken, &str), Vec<&Outcome<'_>>> = HashMap::new();
     for outcome in succeeded {
-        by_lease
-            .entry(outcome.settlement.lease)
+        groups
+            .entry((outcome.settlement.lease, outcome.worker))
             .or_default()
             .push(outcome);
     }
     let mut applied = Vec::new();
-    for (lease, group) in by_lease {
+    for ((lease, worker), group) in groups {
         let finished = group
             .iter()
             .map(|o| o.settlement.finished_at)
@@ -270,6 +257,7 @@ async fn record_successes<'a, 'o>(
             .value(events::Column::LastError, Option::<String>::None)
             .value(events::Column::LeaseToken, Option::<Uuid>::None)
             .value(events::Column::LeasedBy, Option::<String>::None)
+            .value(events::Column::SucceededBy, worker)
             .and_where(Expr::col(events::Column::LeaseToken).eq(lease.as_uuid()))
             .and_where(Expr::col(events::Column::Status).eq(EventStatus::Processing.as_str()))
             .and_where(
@@ -295,8 +283,9 @@ async fn record_successes<'a, 'o>(
 /// Applies one outcome if the attempt still holds its lease; says whether it did.
 async fn record_outcome(
     txn: &impl ConnectionTrait,
-    settlement: &Settlement,
+    outcome: &Outcome<'_>,
 ) -> Result<bool, sea_orm::DbErr> {
+    let settlement = outcome.settlement;
     let mut update = Query::update();
     update
         .table(events::Entity)
@@ -312,7 +301,8 @@ async fn record_outcome(
                 events::Column::ProcessedAt,
                 to_micros(settlement.finished_at),
             )
-            .value(events::Column::LastError, Option::<String>::None),
+            .value(events::Column::LastError, Option::<String>::None)
+            .value(events::Column::SucceededBy, outcome.worker),
         AttemptResult::Retry { at, error } => update
             .value(events::Column::Status, EventStatus::Retrying.as_str())
             .value(events::Column::NextAttemptAt, to_micros(*at))
@@ -338,10 +328,9 @@ async fn record_outcome(
 fn history_row(outcome: &Outcome<'_>) -> Option<event_attempts::ActiveModel> {
     let settlement = outcome.settlement;
     let (result, error) = match &settlement.result {
-        AttemptResult::Succeeded => ("succeeded", None),
-        AttemptResult::Retry { error, .. } => ("retrying", Some(truncate(error))),
-        AttemptResult::Dead { error } => ("dead", Some(truncate(error))),
-        AttemptResult::Deferred { .. } => return None,
+        AttemptResult::Retry { error, .. } => ("retrying", truncate(error)),
+        AttemptResult::Dead { error } => ("dead", truncate(error)),
+        AttemptResult::Succeeded | AttemptResult::Deferred { .. } => return None,
     };
     Some(event_attempts::ActiveModel {
         event_key: Set(settlement.key.as_uuid()),
@@ -350,7 +339,7 @@ fn history_row(outcome: &Outcome<'_>) -> Option<event_attempts::ActiveModel> {
         started_at: Set(to_micros(settlement.started_at)),
         finished_at: Set(to_micros(settlement.finished_at)),
         outcome: Set(result.to_owned()),
-        error: Set(error),
+        error: Set(Some(error)),
     })
 }
 
