@@ -40,6 +40,7 @@ mod hostile;
 mod ingest;
 mod listing;
 mod metrics;
+mod migrations;
 mod processing;
 mod quarantine;
 mod retention;
