@@ -124,6 +124,16 @@ impl TestApp {
         self.signed_request(body).send().await.unwrap()
     }
 
+    /// `POST /events/{id}/replay` with a token of every scope.
+    pub async fn replay(&self, id: &str) -> reqwest::Response {
+        self.client
+            .post(self.url(&format!("/events/{id}/replay")))
+            .bearer_auth(self.token())
+            .send()
+            .await
+            .unwrap()
+    }
+
     /// A dashboard token with every scope, as `hookd token` issues by default.
     pub fn token(&self) -> String {
         self.token_with(&Scope::ALL, None)

@@ -123,13 +123,7 @@ async fn post(app: &TestApp, path: &str, body: &str) -> StatusCode {
 async fn replay(app: &TestApp, event_id: &str) {
     let (_, page) = app.get_json(&format!("/events?event_id={event_id}")).await;
     let key = page["items"][0]["id"].as_str().unwrap().to_owned();
-    let response = app
-        .client
-        .post(app.url(&format!("/events/{key}/replay")))
-        .bearer_auth(app.token())
-        .send()
-        .await
-        .unwrap();
+    let response = app.replay(&key).await;
     assert!(response.status().is_success(), "{}", response.status());
 }
 

@@ -191,13 +191,7 @@ async fn failing_events_follow_the_schedule_then_die_and_replay_revives_them(bac
     assert!(second_wait >= 320, "second wait {second_wait} ms");
 
     // Replay: a new cycle, history kept; the handler succeeds now.
-    let replayed = app
-        .client
-        .post(app.url(&format!("/events/{id}/replay")))
-        .bearer_auth(app.token())
-        .send()
-        .await
-        .unwrap();
+    let replayed = app.replay(&id).await;
     assert_eq!(replayed.status(), StatusCode::ACCEPTED);
     app.wait_for(
         "SELECT COUNT(*) FROM events WHERE status = 'processed'",
@@ -257,13 +251,7 @@ async fn a_success_is_written_on_its_event_alone_and_kept_in_the_history_through
 
     // Twice: each replay moves the success into the history table.
     for cycle in 2..=3 {
-        let replayed = app
-            .client
-            .post(app.url(&format!("/events/{id}/replay")))
-            .bearer_auth(app.token())
-            .send()
-            .await
-            .unwrap();
+        let replayed = app.replay(&id).await;
         assert_eq!(replayed.status(), StatusCode::ACCEPTED);
         processed_with_history(&app, cycle).await;
         assert_eq!(

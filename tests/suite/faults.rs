@@ -361,13 +361,7 @@ async fn a_replayed_fifo_event_waits_for_the_one_in_flight(backend: Backend) {
     // evt_1 is older than evt_2, which is in flight.
     let (_, page) = app.get_json("/events?event_id=evt_1").await;
     let key = page["items"][0]["id"].as_str().unwrap().to_owned();
-    let replayed = app
-        .client
-        .post(app.url(&format!("/events/{key}/replay")))
-        .bearer_auth(app.token())
-        .send()
-        .await
-        .unwrap();
+    let replayed = app.replay(&key).await;
     assert_eq!(replayed.status(), StatusCode::ACCEPTED);
     app.wait_for(
         "SELECT COUNT(*) FROM events WHERE status = 'processed'",

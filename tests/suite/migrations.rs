@@ -71,13 +71,7 @@ async fn successes_written_before_and_after_success_on_event_stay_in_the_history
     let app = spawn_app(&db, |_| {}).await;
     let old = ("old-release/0".to_owned(), "succeeded".to_owned());
     assert_eq!(history(&app, &id).await, std::slice::from_ref(&old));
-    let replayed = app
-        .client
-        .post(app.url(&format!("/events/{id}/replay")))
-        .bearer_auth(app.token())
-        .send()
-        .await
-        .unwrap();
+    let replayed = app.replay(&id).await;
     assert_eq!(replayed.status(), StatusCode::ACCEPTED);
     app.wait_for(
         "SELECT COUNT(*) FROM events WHERE status = 'processed' AND succeeded_by IS NOT NULL",
