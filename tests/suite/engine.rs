@@ -23,6 +23,7 @@ on_both_backends!(
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
     two_attempts_of_one_event_settled_together_leave_one_success,
+    successes_settled_together_keep_each_its_own_finish,
     a_deferred_attempt_goes_back_to_the_queue_uncharged,
     replay_answers_404_for_unknown_and_409_for_unfinished_events,
     events_unfinished_after_the_grace_period_are_released_at_once,
@@ -437,6 +438,42 @@ async fn a_lost_lease_cannot_settle_an_event_claimed_again(backend: Backend) {
 /// late outcome under a lost lease can be settled in the same statement as
 /// the outcome of the attempt that took the event over: only the holder's
 /// counts, and the history keeps one success.
+/// Two events of one claim settled in one write: each keeps its own finish
+/// time (`processed_at`, the end of its attempt in the history), not the
+/// later of the two.
+async fn successes_settled_together_keep_each_its_own_finish(backend: Backend) {
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let (store, conn, alive) = store_with_events(&db, &["evt_a", "evt_b"]).await;
+    let now = chrono::Utc::now();
+    let claimed = store
+        .claim("w1", 10, now, Duration::from_secs(30), &[])
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 2);
+    let finishes = [now, now + chrono::Duration::seconds(3)];
+    let settlements = claimed
+        .iter()
+        .zip(finishes)
+        .map(|(event, at)| store_settlement(event, at))
+        .collect();
+    assert_eq!(store.settle("w1", settlements).await.unwrap(), 2);
+    for (event, at) in claimed.iter().zip(finishes) {
+        let finished = hookd_tests::db::scalar(
+            &conn,
+            &format!(
+                "SELECT h.finished_at FROM attempt_history h \
+                 JOIN events e ON e.id = h.event_key WHERE e.event_id = '{}'",
+                event.event_id
+            ),
+        )
+        .await;
+        assert_eq!(finished, at.timestamp_micros(), "{}", event.event_id);
+    }
+    alive.cancel();
+}
+
 async fn two_attempts_of_one_event_settled_together_leave_one_success(backend: Backend) {
     let Some(db) = TestDb::create(backend).await else {
         return;
@@ -579,8 +616,21 @@ async fn store_with_one_event(
     sea_orm::DatabaseConnection,
     tokio_util::sync::CancellationToken,
 ) {
+    store_with_events(db, &[event_id]).await
+}
+
+async fn store_with_events(
+    db: &TestDb,
+    event_ids: &[&str],
+) -> (
+    adapters::store::SeaOrmStore,
+    sea_orm::DatabaseConnection,
+    tokio_util::sync::CancellationToken,
+) {
     let app = spawn_app(db, |s| s.processing.workers = 0).await;
-    app.post_signed(&body(event_id)).await;
+    for event_id in event_ids {
+        app.post_signed(&body(event_id)).await;
+    }
     let settings = app.settings.clone();
     let conn = db.connect().await;
     app.stop().await;

@@ -20,7 +20,7 @@ use domain::EventStatus;
 use sea_orm::{
     ActiveValue::Set,
     ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait, Statement, TransactionTrait,
-    sea_query::{Expr, ExprTrait, Query},
+    sea_query::{CaseStatement, Expr, ExprTrait, Query},
 };
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
@@ -229,9 +229,9 @@ async fn settle_successes_postgres(
         .collect()
 }
 
-/// Marks `processed` every succeeded event still held under its lease, one
-/// statement per lease and worker (a claimed batch shares both); returns
-/// those applied. `processed_at` is the latest finish in the group.
+/// Marks `processed` every succeeded event still held under its lease, each
+/// with its own `processed_at`, one statement per lease and worker (a
+/// claimed batch shares both); returns those applied.
 async fn record_successes<'a, 'o>(
     txn: &impl ConnectionTrait,
     succeeded: Vec<&'a Outcome<'o>>,
@@ -247,13 +247,17 @@ async fn record_successes<'a, 'o>(
     for ((lease, worker), group) in groups {
         let finished = group
             .iter()
-            .map(|o| o.settlement.finished_at)
-            .max()
-            .unwrap_or_else(Utc::now);
+            .fold(CaseStatement::new(), |finished, o| {
+                finished.case(
+                    Expr::col(events::Column::Id).eq(o.settlement.key.as_uuid()),
+                    to_micros(o.settlement.finished_at),
+                )
+            })
+            .finally(to_micros(Utc::now()));
         let update = Query::update()
             .table(events::Entity)
             .value(events::Column::Status, EventStatus::Processed.as_str())
-            .value(events::Column::ProcessedAt, to_micros(finished))
+            .value(events::Column::ProcessedAt, finished)
             .value(events::Column::LastError, Option::<String>::None)
             .value(events::Column::LeaseToken, Option::<Uuid>::None)
             .value(events::Column::LeasedBy, Option::<String>::None)
