@@ -266,9 +266,7 @@ impl Reservation<'_> {
             .ready
             .extend(events.into_iter().map(|event| Waiting { event, since }));
     }
-}
 
-impl Reservation<'_> {
     /// The batch failed, perhaps after it committed: the claims of `keys`
     /// (its reserved rows) are undone by the next claim.
     pub(crate) fn undo(self, keys: impl IntoIterator<Item = EventKey>) {
