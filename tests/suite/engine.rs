@@ -19,6 +19,7 @@ on_both_backends!(
     a_thousand_events_on_eight_workers_are_each_handled_once,
     failing_events_follow_the_schedule_then_die_and_replay_revives_them,
     a_success_is_written_on_its_event_alone_and_kept_in_the_history_through_replays,
+    two_replays_of_one_event_at_once_requeue_it_once,
     panics_and_timeouts_are_retryable_failures_in_the_history,
     fifo_sources_are_handled_strictly_in_arrival_order,
     a_lost_lease_cannot_settle_an_event_claimed_again,
@@ -203,6 +204,54 @@ async fn failing_events_follow_the_schedule_then_die_and_replay_revives_them(bac
     let (_, event) = app.get_json(&format!("/events/{id}")).await;
     assert_eq!(event["history"].as_array().unwrap().len(), 4);
     assert_eq!(event["attempts"], 1);
+    app.stop().await;
+}
+
+/// Two replays of one processed event at the same moment: one requeues it,
+/// the other finds it unfinished (409), never a 500 from both trying to move
+/// its success into the history; the history holds it once.
+async fn two_replays_of_one_event_at_once_requeue_it_once(backend: Backend) {
+    const EVENTS: i64 = 8;
+    let Some(db) = TestDb::create(backend).await else {
+        return;
+    };
+    let app = spawn_app(&db, |_| {}).await;
+    let mut ids = Vec::new();
+    for n in 0..EVENTS {
+        let accepted: Value = app
+            .post_signed(&body(&format!("evt_{n}")))
+            .await
+            .json()
+            .await
+            .unwrap();
+        ids.push(accepted["id"].as_str().unwrap().to_owned());
+    }
+    app.wait_for(
+        "SELECT COUNT(*) FROM events WHERE status = 'processed'",
+        EVENTS,
+        WAIT,
+    )
+    .await;
+    app.stop().await;
+
+    // No workers: a requeued event stays pending.
+    let app = spawn_app(&db, |s| s.processing.workers = 0).await;
+    for id in &ids {
+        let (first, second) = tokio::join!(app.replay(id), app.replay(id));
+        let mut statuses = [first.status(), second.status()];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::ACCEPTED, StatusCode::CONFLICT]);
+    }
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM attempt_history WHERE outcome = 'succeeded'")
+            .await,
+        EVENTS
+    );
+    assert_eq!(
+        app.scalar("SELECT COUNT(*) FROM events WHERE status = 'pending'")
+            .await,
+        EVENTS
+    );
     app.stop().await;
 }
 

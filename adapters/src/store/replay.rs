@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use domain::{EventKey, EventStatus};
 use sea_orm::{
     ConnectionTrait, DbBackend, EntityTrait, QuerySelect, TransactionTrait,
-    sea_query::{Condition, Expr, ExprTrait, Query, UpdateStatement},
+    sea_query::{Condition, Expr, ExprTrait, OnConflict, Query, UpdateStatement},
 };
 use uuid::Uuid;
 
@@ -95,6 +95,9 @@ async fn replay(
         ])
         .select_from(success)
         .map_err(|err| QueryError::Unknown(err.into()))?
+        // A concurrent replay of the same event moved it already; this one
+        // then finds the event unfinished and requeues nothing.
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
         .to_owned();
     let txn = store.writer.begin().await.map_err(query_error)?;
     txn.execute(&keep_success).await.map_err(query_error)?;
