@@ -15,7 +15,6 @@
 use std::collections::{HashMap, HashSet};
 
 use application::ports::{AttemptResult, LeaseToken, Settlement};
-use chrono::Utc;
 use domain::EventStatus;
 use sea_orm::{
     ActiveValue::Set,
@@ -245,15 +244,12 @@ async fn record_successes<'a, 'o>(
     }
     let mut applied = Vec::new();
     for ((lease, worker), group) in groups {
-        let finished = group
-            .iter()
-            .fold(CaseStatement::new(), |finished, o| {
-                finished.case(
-                    Expr::col(events::Column::Id).eq(o.settlement.key.as_uuid()),
-                    to_micros(o.settlement.finished_at),
-                )
-            })
-            .finally(to_micros(Utc::now()));
+        let finished = group.iter().fold(CaseStatement::new(), |finished, o| {
+            finished.case(
+                Expr::col(events::Column::Id).eq(o.settlement.key.as_uuid()),
+                to_micros(o.settlement.finished_at),
+            )
+        });
         let update = Query::update()
             .table(events::Entity)
             .value(events::Column::Status, EventStatus::Processed.as_str())
@@ -348,6 +344,13 @@ fn history_row(outcome: &Outcome<'_>) -> Option<event_attempts::ActiveModel> {
 }
 
 fn log_lost_lease(settlement: &Settlement) {
+    // An attempt that never ran loses nothing with its lease: a give-back
+    // of events claimed at intake by a batch that did not commit finds
+    // nothing to give back, by design.
+    if matches!(settlement.result, AttemptResult::Deferred { .. }) {
+        tracing::debug!(key = %settlement.key, "nothing to give back: the lease is gone");
+        return;
+    }
     tracing::warn!(
         key = %settlement.key,
         attempt = settlement.attempt,
